@@ -1,0 +1,18 @@
+import pino from 'pino';
+import { startControlPlane } from '/work/main/xds/control-plane.ts';
+import { SotwClient } from '/work/main/xds/testing/ads-client.ts';
+const cp = await startControlPlane({ inputs: ['/tmp/xt/mesh.yaml'], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'debug' }) });
+const c = await SotwClient.connect(`127.0.0.1:${cp.xdsPort}`, { id: 'n1', metadata: { pilotfish: { service: 'echo-v2', ports: { grpc: 40002 } } } });
+c.send('CDS', []);
+const r = await c.next('CDS');
+console.log(r.version_info, r.nonce, r.resources.length);
+c.ack('CDS', r, []);
+c.send('EDS', ['outbound|50051||echo-v2.default.svc.cluster.local']);
+const e = await c.next('EDS');
+console.log('EDS', e.resources.length);
+const e2 = await c.next('EDS').catch((x) => x.message);
+console.log('EDS2', e2?.resources?.length ?? e2);
+const s = await (await fetch(`http://127.0.0.1:${cp.statusPort}/debug/syncz`)).json();
+console.log(JSON.stringify(s, null, 1).slice(0, 1500));
+c.close();
+await cp.close();

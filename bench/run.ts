@@ -1,0 +1,144 @@
+// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder and the Pilotfish sidecar (req/s, CO-corrected p50/p99, RSS).
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { measureLatency, measureThroughput, wrkVersion } from './load.ts';
+import { nginxVersion, startNginxProxy, startNginxUpstream } from './nginx.ts';
+import { memoryKiB, pinned, pinningPlan, sampleRss, startProcess, waitListeningLine, type BenchProcess } from './processes.ts';
+import { renderReport, type RowKey, type RowResult } from './report.ts';
+import { PILOTFISH, startSidecar } from './sidecar.ts';
+
+const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
+const num = (name: string, dflt: number) => {
+  const v = Number(process.env[name] ?? dflt);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
+  return v;
+};
+const DURATION = num('BENCH_DURATION', 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
+const RATE = num('BENCH_RATE', 1000);
+const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar').split(',').map((s) => s.trim()) as RowKey[];
+const UPSTREAM_KIND = process.env.BENCH_UPSTREAM === 'nginx' ? 'nginx' : 'node';
+const EXPECTED_BODY = 'hello from the bench upstream';
+
+const LABELS: Record<RowKey, string> = {
+  direct: 'direct (client → upstream)',
+  nginx: 'nginx (1 worker, keep-alive upstream)',
+  bare: 'bare forwarder (node:http + undici Pool)',
+  sidecar: 'pilotfish sidecar (--concurrency 1)',
+};
+
+const pin = pinningPlan();
+const wrkFound = wrkVersion();
+const wrk = process.env.BENCH_LOADGEN === 'node' ? null : wrkFound;
+const nginx = nginxVersion();
+const missing = [wrkFound ? null : 'wrk', nginx ? null : 'nginx-light'].filter(Boolean);
+if (missing.length > 0) console.log(`missing: ${missing.join(', ')} — install with: apt-get install ${missing.join(' ')}`);
+if (UPSTREAM_KIND === 'nginx' && !nginx) throw new Error('BENCH_UPSTREAM=nginx needs nginx: apt-get install nginx-light');
+
+/** What a row puts between the load generator and the upstream; null means nothing (direct). */
+interface Subject { readonly port: number; readonly pid: number | null; stop(): Promise<void> }
+
+async function startSubject(key: RowKey, upstreamPort: number): Promise<Subject | string> {
+  if (key === 'direct') return { port: upstreamPort, pid: null, stop: async () => {} };
+  if (key === 'nginx') {
+    if (!nginx) return 'nginx not installed (apt-get install nginx-light)';
+    const n = await startNginxProxy(pin, upstreamPort);
+    return { port: n.port, pid: n.proc.proc.pid ?? null, stop: () => n.proc.stop() };
+  }
+  if (key === 'bare') {
+    const p = startProcess('bare-forwarder', pinned(pin, 0, process.execPath, [`${BENCH_DIR}bare-forwarder.ts`, `http://127.0.0.1:${upstreamPort}`]));
+    const port = await waitListeningLine(p, 10_000);
+    return { port, pid: p.proc.pid ?? null, stop: () => p.stop() };
+  }
+  if (!fs.existsSync(PILOTFISH)) return `${PILOTFISH} does not exist yet`;
+  const s = await startSidecar(pin, upstreamPort);
+  return { port: s.port, pid: s.proc.proc.pid ?? null, stop: () => s.proc.stop() };
+}
+
+async function check(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(url);
+    const text = await res.text();
+    if (res.status !== 200 || !text.includes(EXPECTED_BODY)) return `sanity request got HTTP ${res.status}: ${text.slice(0, 200)}`;
+    return null;
+  } catch (err) {
+    return `sanity request failed: ${(err as Error).message}`;
+  }
+}
+
+async function measureRow(key: RowKey, upstreamPort: number): Promise<RowResult> {
+  const empty = { key, label: LABELS[key], rps: 0, p50: 0, p99: 0, latencyDetail: null, rssIdle: null, rssLoad: null, rssPeak: null, notes: [] };
+  let subject: Subject | string;
+  try {
+    subject = await startSubject(key, upstreamPort);
+  } catch (err) {
+    return { ...empty, skipped: 'failed to start', notes: [(err as Error).message.split('\n').slice(0, 8).join(' / ')] };
+  }
+  if (typeof subject === 'string') return { ...empty, skipped: subject };
+  try {
+    const url = `http://127.0.0.1:${subject.port}/`;
+    const bad = await check(url);
+    if (bad) return { ...empty, skipped: 'not working', notes: [bad] };
+    const pid = subject.pid;
+    const rssIdle = pid === null ? null : memoryKiB(pid).rss;
+    process.stdout.write(`  ${LABELS[key]}: throughput… `);
+    const sampler = pid === null ? null : sampleRss(pid, 250);
+    const tp = await measureThroughput(pin, wrk !== null, url, CONNECTIONS, DURATION, WARMUP);
+    const rssLoad = sampler ? sampler.stop() : null;
+    process.stdout.write(`${Math.round(tp.rps)} req/s; latency @${RATE}/s… `);
+    const lat = await measureLatency(pin, url, RATE, DURATION, WARMUP);
+    const rssPeak = pid === null ? null : memoryKiB(pid).hwm;
+    console.log(`p50 ${(lat.p50 / 1000).toFixed(2)} ms, p99 ${(lat.p99 / 1000).toFixed(2)} ms`);
+    const notes: string[] = [];
+    if (tp.non2xx || tp.errors) notes.push(`throughput run: ${tp.non2xx} non-2xx, ${tp.errors} socket errors`);
+    if (lat.non2xx || lat.errors) notes.push(`latency run: ${lat.non2xx} non-2xx, ${lat.errors} errors (first: ${lat.firstError})`);
+    const f = (us: number) => `${(us / 1000).toFixed(2)} ms`;
+    const latencyDetail = `p90 ${f(lat.p90)}, p99.9 ${f(lat.p999)}, max ${f(lat.max)} over ${lat.measured} measured requests`;
+    return { ...empty, skipped: null, rps: tp.rps, p50: lat.p50, p99: lat.p99, latencyDetail, rssIdle, rssLoad, rssPeak, notes };
+  } finally {
+    await subject.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  let upstream: { port: number; proc: BenchProcess };
+  if (UPSTREAM_KIND === 'nginx') {
+    const n = await startNginxUpstream(pin);
+    upstream = { port: n.port, proc: n.proc };
+  } else {
+    const p = startProcess('upstream', pinned(pin, 0, process.execPath, [`${BENCH_DIR}upstream.ts`]));
+    upstream = { port: await waitListeningLine(p, 10_000), proc: p };
+  }
+  const stopAll = () => { upstream.proc.proc.kill('SIGKILL'); };
+  process.once('exit', stopAll);
+  const cpu = /model name\s*:\s*(.+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.arch();
+  const load1 = os.loadavg()[0];
+  const header = [
+    `# Pilotfish bench — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `- machine: ${os.availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${pin.note}`,
+    `- 1-minute load average at start: ${load1.toFixed(2)}${load1 > 0.5 ? ' (other work was running: numbers are noisier than usual)' : ''}`,
+    `- upstream: ${UPSTREAM_KIND === 'nginx' ? `nginx ${nginx} returning a fixed 30-byte body` : 'node:http returning a fixed 30-byte body (bench/upstream.ts)'}`,
+    `- req/s: ${wrk ? `wrk ${wrk}, 1 thread` : `NODE FALLBACK closed-loop generator bench/closed-loop.ts (${wrkFound ? 'BENCH_LOADGEN=node' : 'wrk not installed: apt-get install wrk'}) — req/s are capped by the generator`}, ${CONNECTIONS} keep-alive HTTP/1.1 connections, ${DURATION} s after a ${WARMUP} s warm-up`,
+    `- latency: bench/constant-rate.ts at ${RATE} req/s for ${DURATION} s after ${WARMUP} s warm-up, measured from intended send time (coordinated-omission corrected)`,
+    '- RSS: VmRSS of the process tree under test after start (idle), highest sampled during the req/s run (load), VmHWM at the end (peak)',
+  ];
+  console.log(`upstream on 127.0.0.1:${upstream.port}; rows: ${ROWS.join(', ')}`);
+  const results: RowResult[] = [];
+  for (const key of ROWS) {
+    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar)`);
+    const r = await measureRow(key, upstream.port);
+    if (r.skipped) console.log(`  ${r.label}: skipped: ${r.skipped}${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}`);
+    results.push(r);
+  }
+  await upstream.proc.stop();
+  process.off('exit', stopAll);
+  const report = renderReport(header, results, RATE);
+  console.log(`\n${report}`);
+  fs.writeFileSync(`${BENCH_DIR}latest.md`, report);
+  console.log(`written to bench/latest.md`);
+}
+
+await main();

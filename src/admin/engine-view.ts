@@ -1,0 +1,41 @@
+// AdminView backed by one in-process ProxyEngine (concurrency 1, or the view a worker answers IPC questions from).
+import type { Logger } from 'pino';
+import type { ProxyEngine } from '../server/types.ts';
+import { pinoLevel } from '../observability/access-log.ts';
+import { clusterStatuses, type AdminView, type ServerInfo, type ServerState } from './admin-view.ts';
+
+export interface EngineViewOptions {
+  readonly state: () => ServerState;
+  readonly serverInfo: () => ServerInfo;
+  readonly lastUpdated: () => number | null;
+  readonly drainTimeMs: number;
+  /** Called by POST /quitquitquit. */
+  readonly onQuit: () => void;
+  readonly logger: Logger;
+}
+
+export function createEngineView(engine: ProxyEngine, o: EngineViewOptions): AdminView {
+  return {
+    current: () => engine.current(),
+    lastUpdated: o.lastUpdated,
+    state: o.state,
+    listeners: () => engine.listeners(),
+    clusters: () => clusterStatuses(engine.clusters(), engine.current()),
+    serverInfo: o.serverInfo,
+    drainListeners: async ({ graceful }) => {
+      o.logger.info({ graceful }, 'admin: drain listeners');
+      if (graceful) {
+        engine.drain(o.drainTimeMs).catch((err: unknown) => o.logger.error({ err }, 'drain failed'));
+      } else {
+        await engine.stopListening();
+      }
+    },
+    quit: () => o.onQuit(),
+    setLogLevel: (level) => {
+      const l = pinoLevel(level);
+      if (!l) return false;
+      o.logger.level = l;
+      return true;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// The `pilotfish` command line: dispatches subcommands (proxy) and prints the top-level help.
+import { packageVersion } from './version.ts';
+
+const COMMANDS: readonly (readonly [string, string])[] = [
+  ['proxy', 'run the sidecar proxy from an Envoy v3 bootstrap (Envoy-compatible flags; see pilotfish proxy --help)'],
+  ['help', 'show this help'],
+];
+
+export function topHelp(): string {
+  const w = Math.max(...COMMANDS.map(([c]) => c.length));
+  return [
+    'Usage: pilotfish <command> [flags]',
+    '',
+    'Pilotfish is a service-mesh sidecar proxy configured by Envoy v3 resources.',
+    '',
+    'Commands:',
+    ...COMMANDS.map(([c, d]) => `  ${c.padEnd(w)}  ${d}`),
+    '',
+    'Envoy-style invocations without a command (pilotfish -c envoy.yaml ...) run `proxy`.',
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    if (cmd === 'help' && rest[0] === 'proxy') return runProxyCommand(['--help']);
+    process.stdout.write(topHelp());
+    return 0;
+  }
+  if (cmd === undefined) {
+    process.stderr.write(topHelp());
+    return 2;
+  }
+  if (cmd === '--version' || cmd === 'version') {
+    process.stdout.write(`pilotfish version ${packageVersion()}\n`);
+    return 0;
+  }
+  if (cmd === 'proxy') return runProxyCommand(rest);
+  if (cmd.startsWith('-')) return runProxyCommand(argv);
+  process.stderr.write(`pilotfish: unknown command "${cmd}" (see pilotfish --help)\n`);
+  return 2;
+}
+
+async function runProxyCommand(argv: readonly string[]): Promise<number> {
+  const { runProxy } = await import('./proxy-command.ts');
+  return runProxy(argv);
+}

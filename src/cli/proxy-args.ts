@@ -1,0 +1,111 @@
+// Parses `pilotfish proxy` flags (Envoy's command line) into ProxyOptions; a bad flag yields one error line.
+import { pinoLevel } from '../observability/access-log.ts';
+
+export interface ProxyOptions {
+  readonly configPath: string | null;
+  readonly configYaml: string | null;
+  readonly concurrency: number;
+  /** Envoy log level as given (trace|debug|info|warn|error|critical|off). */
+  readonly logLevel: string;
+  readonly adminAddressPath: string | null;
+  readonly drainTimeS: number;
+  readonly mode: 'serve' | 'validate';
+  readonly serviceCluster: string | null;
+  readonly serviceNode: string | null;
+  readonly fileFlushIntervalMs: number | null;
+  readonly help: boolean;
+}
+
+export const DEFAULT_PROXY_OPTIONS: ProxyOptions = {
+  configPath: null, configYaml: null, concurrency: 1, logLevel: 'info', adminAddressPath: null, drainTimeS: 5,
+  mode: 'serve', serviceCluster: null, serviceNode: null, fileFlushIntervalMs: null, help: false,
+};
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Flag {
+  readonly names: readonly string[];
+  readonly arg: string | null;
+  readonly help: string;
+  readonly apply: (o: Mutable<ProxyOptions>, v: string) => string | null;
+}
+
+function int(name: string, v: string, min: number): number | string {
+  if (!/^\d+$/.test(v) || Number(v) < min) return `${name} expects an integer >= ${min}, got "${v}"`;
+  return Number(v);
+}
+
+const FLAGS: readonly Flag[] = [
+  { names: ['-c', '--config-path'], arg: 'FILE', help: 'bootstrap file (YAML or JSON)', apply: (o, v) => { o.configPath = v; return null; } },
+  { names: ['--config-yaml'], arg: 'YAML', help: 'bootstrap YAML merged over --config-path', apply: (o, v) => { o.configYaml = v; return null; } },
+  {
+    names: ['--concurrency'], arg: 'N', help: 'worker processes (default 1: no workers)',
+    apply: (o, v) => { const n = int('--concurrency', v, 1); if (typeof n === 'string') return n; o.concurrency = n; return null; },
+  },
+  {
+    names: ['-l', '--log-level'], arg: 'LEVEL', help: 'trace|debug|info|warn|error|critical|off (default info)',
+    apply: (o, v) => { if (!pinoLevel(v)) return `--log-level: unknown level "${v}"`; o.logLevel = v.toLowerCase(); return null; },
+  },
+  { names: ['--admin-address-path'], arg: 'FILE', help: 'write "host:port" of the admin server once it listens', apply: (o, v) => { o.adminAddressPath = v; return null; } },
+  {
+    names: ['--drain-time-s'], arg: 'N', help: 'seconds to drain connections at shutdown (default 5)',
+    apply: (o, v) => { const n = int('--drain-time-s', v, 0); if (typeof n === 'string') return n; o.drainTimeS = n; return null; },
+  },
+  {
+    names: ['--mode'], arg: 'MODE', help: 'serve (default) or validate (check the config and exit)',
+    apply: (o, v) => { if (v !== 'serve' && v !== 'validate') return `--mode must be serve or validate, got "${v}"`; o.mode = v; return null; },
+  },
+  { names: ['--service-cluster'], arg: 'NAME', help: 'override node.cluster', apply: (o, v) => { o.serviceCluster = v; return null; } },
+  { names: ['--service-node'], arg: 'NAME', help: 'override node.id', apply: (o, v) => { o.serviceNode = v; return null; } },
+  {
+    names: ['--file-flush-interval-msec'], arg: 'MS', help: 'longest wait before buffered access-log lines are written (default 100)',
+    apply: (o, v) => { const n = int('--file-flush-interval-msec', v, 1); if (typeof n === 'string') return n; o.fileFlushIntervalMs = n; return null; },
+  },
+  // Accepted for Envoy compatibility, no effect.
+  { names: ['--disable-hot-restart'], arg: null, help: 'accepted for Envoy compatibility (no hot restart)', apply: () => null },
+  { names: ['--base-id'], arg: 'N', help: 'accepted for Envoy compatibility', apply: () => null },
+  { names: ['--restart-epoch'], arg: 'N', help: 'accepted for Envoy compatibility', apply: () => null },
+  { names: ['--parent-shutdown-time-s'], arg: 'N', help: 'accepted for Envoy compatibility', apply: () => null },
+  { names: ['--log-format'], arg: 'FORMAT', help: 'accepted for Envoy compatibility (logs are JSON lines)', apply: () => null },
+  { names: ['-h', '--help'], arg: null, help: 'show this help', apply: (o) => { o.help = true; return null; } },
+];
+
+export type ParseResult = { ok: true; options: ProxyOptions } | { ok: false; error: string };
+
+/** Parses `--flag value`, `--flag=value` and short `-c value`. */
+export function parseProxyArgs(argv: readonly string[]): ParseResult {
+  const o: Mutable<ProxyOptions> = { ...DEFAULT_PROXY_OPTIONS };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const flag = FLAGS.find((f) => f.names.includes(name));
+    if (!flag) return { ok: false, error: a.startsWith('-') ? `unknown flag ${name}` : `unexpected argument "${a}"` };
+    let value = '';
+    if (flag.arg !== null) {
+      if (eq > 0) value = a.slice(eq + 1);
+      else if (i + 1 < argv.length) value = argv[++i];
+      else return { ok: false, error: `${name} requires a value (${flag.arg})` };
+    } else if (eq > 0) {
+      return { ok: false, error: `${name} takes no value` };
+    }
+    const err = flag.apply(o, value);
+    if (err) return { ok: false, error: err };
+  }
+  if (!o.help && !o.configPath && !o.configYaml) return { ok: false, error: 'one of --config-path or --config-yaml is required' };
+  return { ok: true, options: o };
+}
+
+export function proxyHelp(): string {
+  const rows = FLAGS.map((f) => [`${f.names.join(', ')}${f.arg ? ` ${f.arg}` : ''}`, f.help] as const);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return [
+    'Usage: pilotfish proxy -c FILE [flags]',
+    '',
+    'Runs the sidecar proxy from an Envoy v3 bootstrap (Envoy-compatible flags).',
+    '',
+    'Flags:',
+    ...rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`),
+    '',
+  ].join('\n');
+}

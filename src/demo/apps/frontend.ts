@@ -1,0 +1,57 @@
+// The demo's frontend service: for each request it calls orders (HTTP/1.1) and payments (gRPC) through its sidecar's outbound listeners.
+import http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { Pool } from 'undici';
+import { announceReady, onShutdown, portFromEnv } from './announce.ts';
+import { PaymentsClient, type AuthorizeReply } from './payments-proto.ts';
+
+const port = portFromEnv();
+const ordersUrl = process.env.ORDERS_URL;
+const paymentsAddr = process.env.PAYMENTS_ADDR;
+if (!ordersUrl || !paymentsAddr) throw new Error('frontend needs ORDERS_URL and PAYMENTS_ADDR (its sidecar outbound listeners)');
+
+const orders = new Pool(ordersUrl, { connections: 8 });
+const payments = new PaymentsClient(`ipv4:${paymentsAddr}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'payments' });
+
+type Outcome<T> = { ok: true; status: number; body: T } | { ok: false; status: number | null; error: string };
+
+async function callOrders(user: string): Promise<Outcome<unknown>> {
+  try {
+    const res = await orders.request({ method: 'GET', path: `/orders?user=${encodeURIComponent(user)}`, headers: { host: 'orders' }, headersTimeout: 5000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return { ok: false, status: res.statusCode, error: text.slice(0, 200) };
+    return { ok: true, status: 200, body: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, status: null, error: (err as Error).message };
+  }
+}
+
+function callPayments(orderId: string): Promise<Outcome<AuthorizeReply>> {
+  return new Promise((resolve) => {
+    const deadline = new Date(Date.now() + 5000);
+    payments.Authorize({ orderId, amountCents: 6298 }, { deadline }, (err: grpc.ServiceError | null, reply: AuthorizeReply) => {
+      if (err) resolve({ ok: false, status: err.code, error: `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details}` });
+      else resolve({ ok: true, status: 0, body: reply });
+    });
+  });
+}
+
+let seq = 0;
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://frontend');
+  const user = url.searchParams.get('user') ?? 'demo-user';
+  const orderId = `web-${++seq}`;
+  Promise.all([callOrders(user), callPayments(orderId)]).then(([o, p]) => {
+    const ok = o.ok && p.ok;
+    res.writeHead(ok ? 200 : 502, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ service: 'frontend', orderId, orders: o, payments: p }));
+  });
+});
+
+server.listen(port, '127.0.0.1', () => announceReady('frontend', port));
+onShutdown(async () => {
+  server.close();
+  server.closeAllConnections();
+  payments.close();
+  await orders.close();
+});

@@ -1,0 +1,80 @@
+// Sends requests to the mesh entry point and tallies what came back (statuses, and whether orders and payments both answered).
+import { Pool } from 'undici';
+
+export interface TrafficSummary {
+  requests: number;
+  succeeded: number;
+  orders: number;
+  payments: number;
+  statuses: Record<string, number>;
+  sample: unknown;
+  firstError: string | null;
+}
+
+interface FrontendBody {
+  orders?: { ok?: boolean };
+  payments?: { ok?: boolean };
+}
+
+/** Keep-alive client for the mesh entry point; close() it before stopping the sidecars so they have nothing to drain. */
+export class MeshClient {
+  readonly url: URL;
+  readonly #pool: Pool;
+
+  constructor(url: string) {
+    this.url = new URL(url);
+    this.#pool = new Pool(this.url.origin, { connections: 2 });
+  }
+
+  /** One request through the mesh; never throws. */
+  async sendOne(query = ''): Promise<{ status: string; body: FrontendBody | null; error: string | null }> {
+    try {
+      const res = await this.#pool.request({ method: 'GET', path: `${this.url.pathname}${query}`, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const text = await res.body.text();
+      let body: FrontendBody | null = null;
+      try { body = JSON.parse(text) as FrontendBody; } catch { /* not JSON: keep null */ }
+      const error = res.statusCode === 200 ? null : `HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
+      return { status: String(res.statusCode), body, error };
+    } catch (err) {
+      return { status: 'error', body: null, error: (err as Error).message };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.destroy();
+  }
+}
+
+/** Sends `count` requests one after another and summarizes them. */
+export async function sendTraffic(client: MeshClient, count: number): Promise<TrafficSummary> {
+  const s: TrafficSummary = { requests: count, succeeded: 0, orders: 0, payments: 0, statuses: {}, sample: null, firstError: null };
+  for (let i = 0; i < count; i++) {
+    const r = await client.sendOne(`?user=user-${i + 1}`);
+    s.statuses[r.status] = (s.statuses[r.status] ?? 0) + 1;
+    const ordersOk = r.body?.orders?.ok === true;
+    const paymentsOk = r.body?.payments?.ok === true;
+    if (ordersOk) s.orders++;
+    if (paymentsOk) s.payments++;
+    if (r.status === '200' && ordersOk && paymentsOk) {
+      s.succeeded++;
+      s.sample ??= r.body;
+    } else {
+      s.firstError ??= r.error ?? 'frontend answered 200 without both upstream answers';
+      if (s.sample === null && r.body) s.sample = r.body;
+    }
+  }
+  return s;
+}
+
+/** Human-readable summary lines plus one machine-readable `summary: {json}` line. */
+export function formatSummary(s: TrafficSummary): string {
+  const statuses = Object.entries(s.statuses).map(([k, v]) => `${k} × ${v}`).join(', ');
+  const lines = [
+    `  statuses: ${statuses}`,
+    `  frontend got orders (HTTP/1.1 via sidecar) ${s.orders}/${s.requests}, payments (gRPC via sidecar) ${s.payments}/${s.requests}`,
+    `  RESULT: ${s.succeeded}/${s.requests} requests succeeded`,
+  ];
+  if (s.firstError) lines.push(`  first failure: ${s.firstError}`);
+  lines.push(`summary: ${JSON.stringify({ requests: s.requests, succeeded: s.succeeded, orders: s.orders, payments: s.payments, statuses: s.statuses })}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,88 @@
+// The state of one request while it is being proxied, and the access-log entry and stats it leaves when done.
+import type { AccessLogEntry, AccessLogger } from '../observability/types.ts';
+import type { ResponseFlag } from './error-response.ts';
+import type { DownstreamExchange, HeaderRecord } from './exchange.ts';
+import type { HcmStats } from './hcm-stats.ts';
+
+export class ActiveRequest {
+  readonly ex: DownstreamExchange;
+  readonly startTime = Date.now();
+  readonly startHr = performance.now();
+  requestId: string | null = null;
+  routeName: string | null = null;
+  clusterName: string | null = null;
+  upstreamHost: string | null = null;
+  upstreamLocalAddress: string | null = null;
+  upstreamServiceTimeMs: number | null = null;
+  responseCode = 0;
+  /** Request body bytes handed to the upstream. */
+  bytesReceived = 0;
+  responseHeaders: HeaderRecord | null = null;
+  responseTrailers: HeaderRecord | null = null;
+  details: string | null = null;
+  flags: ResponseFlag[] | null = null;
+  #finished = false;
+  readonly #loggers: readonly AccessLogger[];
+  readonly #stats: HcmStats;
+  readonly #onFinish: (r: ActiveRequest) => void;
+
+  constructor(ex: DownstreamExchange, loggers: readonly AccessLogger[], stats: HcmStats, onFinish: (r: ActiveRequest) => void) {
+    this.ex = ex;
+    this.#loggers = loggers;
+    this.#stats = stats;
+    this.#onFinish = onFinish;
+  }
+
+  addFlag(flag: ResponseFlag): void {
+    if (this.flags === null) this.flags = [flag];
+    else if (!this.flags.includes(flag)) this.flags.push(flag);
+  }
+
+  get finished(): boolean { return this.#finished; }
+
+  /** Called exactly once when the exchange is over (success, local reply, or reset). */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const durationMs = performance.now() - this.startHr;
+    this.#stats.completed(this.responseCode, durationMs, this.ex.head.protocol);
+    this.#onFinish(this);
+    if (this.#loggers.length === 0) return;
+    const entry = this.toLogEntry(Math.round(durationMs));
+    for (const l of this.#loggers) l.log(entry);
+  }
+
+  toLogEntry(durationMs: number): AccessLogEntry {
+    const ex = this.ex;
+    const h = ex.head.headers;
+    const conn = ex.connection;
+    const one = (v: string | string[] | undefined): string | null => (v === undefined ? null : Array.isArray(v) ? v.join(',') : v);
+    return {
+      startTime: this.startTime,
+      method: ex.head.method,
+      path: ex.head.path,
+      protocol: ex.head.protocol,
+      responseCode: this.responseCode,
+      responseFlags: this.flags === null ? '-' : this.flags.join(','),
+      bytesReceived: this.bytesReceived,
+      bytesSent: ex.bytesSent(),
+      durationMs,
+      upstreamServiceTimeMs: this.upstreamServiceTimeMs,
+      upstreamHost: this.upstreamHost,
+      upstreamCluster: this.clusterName,
+      upstreamLocalAddress: this.upstreamLocalAddress,
+      downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
+      downstreamLocalAddress: `${conn.localAddress}:${conn.localPort}`,
+      requestId: this.requestId,
+      authority: ex.head.authority,
+      userAgent: one(h['user-agent']),
+      forwardedFor: one(h['x-forwarded-for']),
+      routeName: this.routeName,
+      requestHeaders: { ...h, ':authority': ex.head.authority, ':path': ex.head.path, ':method': ex.head.method, ':scheme': ex.head.scheme },
+      responseHeaders: this.responseHeaders,
+      responseTrailers: this.responseTrailers,
+      responseCodeDetails: this.details,
+      connectionTerminationDetails: null,
+    };
+  }
+}

@@ -1,0 +1,134 @@
+// The HTTP connection manager: picks the codec for a connection, prepares each request, and hands it to the filter chain.
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { HttpConnectionManagerConfig } from '../model/types.ts';
+import type { AccessLogger } from '../observability/types.ts';
+import { ActiveRequest } from './active-request.ts';
+import type { ClusterStatsCache } from './cluster-stats.ts';
+import { Http1Codec } from './codec/http1-codec.ts';
+import { Http2Codec } from './codec/http2-codec.ts';
+import { sendLocalReply } from './error-response.ts';
+import type { DownstreamConnectionInfo, DownstreamExchange } from './exchange.ts';
+import { HcmStats, type StatsSink } from './hcm-stats.ts';
+import { RouteTable } from './route-table.ts';
+import { routeRequest, type ClusterLookup } from './router.ts';
+
+export interface ConnectionManagerDeps {
+  readonly clusters: ClusterLookup;
+  readonly stats: StatsSink;
+  readonly clusterStats: ClusterStatsCache;
+  readonly accessLoggers: readonly AccessLogger[];
+  /** Route tables delivered by RDS, by name (read per request). */
+  readonly routes: { get(name: string): RouteTable | undefined };
+  /** Tells the owner that in-flight work changed (for drain accounting). */
+  readonly onActive: (delta: number) => void;
+}
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export class HttpConnectionManager {
+  readonly config: HttpConnectionManagerConfig;
+  readonly #deps: ConnectionManagerDeps;
+  readonly #stats: HcmStats;
+  readonly #table: RouteTable | null;
+  #http1: Http1Codec | null = null;
+  #http2: Http2Codec | null = null;
+  #draining = false;
+
+  constructor(config: HttpConnectionManagerConfig, deps: ConnectionManagerDeps) {
+    this.config = config;
+    this.#deps = deps;
+    this.#stats = new HcmStats(deps.stats, config.statPrefix);
+    this.#table = config.routeConfig === null ? null : new RouteTable(config.routeConfig);
+  }
+
+  get #h1(): Http1Codec {
+    return this.#http1 ??= new Http1Codec({
+      maxHeaderBytes: this.config.maxRequestHeadersKb * 1024,
+      maxHeadersCount: this.config.maxHeadersCount,
+      requestHeadersTimeoutMs: this.config.requestHeadersTimeoutMs,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+      onExchange: (ex) => this.#onExchange(ex),
+      onBadRequest: (info, code, reason) => this.#onBadRequest(info, code, reason),
+    });
+  }
+
+  get #h2(): Http2Codec {
+    return this.#http2 ??= new Http2Codec({
+      http2: this.config.http2,
+      maxHeaderBytes: this.config.maxRequestHeadersKb * 1024,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+      onExchange: (ex) => this.#onExchange(ex),
+    });
+  }
+
+  /**
+   * Serves one connection. `alpn` is the negotiated ALPN for TLS; `first` the bytes already read from a plaintext
+   * socket (they are put back before the codec reads), or null when nothing was read.
+   */
+  handleConnection(socket: Duplex, info: DownstreamConnectionInfo, alpn: string | null, first: Buffer | null): void {
+    this.#stats.cxTotal.inc();
+    this.#stats.cxActive.inc();
+    socket.once('close', () => this.#stats.cxActive.dec());
+    const codec = this.config.codecType;
+    const h2 = codec === 'HTTP2' || alpn === 'h2' || (codec === 'AUTO' && alpn === null && first !== null && isH2Preface(first));
+    if (h2) {
+      if (first !== null) socket.unshift(first);
+      this.#h2.handleConnection(socket, info);
+    } else {
+      this.#h1.handleConnection(socket, info);
+      if (first !== null) { socket.emit('data', first); }
+      socket.resume();
+    }
+  }
+
+  /** Stop keeping connections alive: idle ones close now, busy ones after their current request. */
+  drain(): void {
+    this.#draining = true;
+    if (this.#http1 !== null) this.#http1.draining = true;
+    this.#http1?.closeIdle();
+    this.#http2?.closeIdle();
+  }
+
+  #onBadRequest(_info: DownstreamConnectionInfo, _code: number, _reason: string): void {
+    this.#stats.rq400Bad.inc();
+  }
+
+  #onExchange(ex: DownstreamExchange): void {
+    this.#stats.started(ex.head.protocol);
+    this.#deps.onActive(1);
+    const req = new ActiveRequest(ex, this.#deps.accessLoggers, this.#stats, () => {
+      this.#deps.onActive(-1);
+      if (this.#draining) this.#http1?.closeIdle();
+    });
+    const cfg = this.config;
+    const headers = ex.head.headers;
+    if (cfg.headersWithUnderscoresAction !== 'ALLOW') {
+      for (const name in headers) {
+        if (!name.includes('_')) continue;
+        if (cfg.headersWithUnderscoresAction === 'DROP_HEADER') { delete headers[name]; continue; }
+        req.addFlag('DPE');
+        req.details = 'unexpected_underscore';
+        req.responseCode = sendLocalReply(ex, { status: 400, flag: 'DPE', body: 'Bad Request', details: 'unexpected_underscore' }, false, null);
+        req.finish();
+        return;
+      }
+    }
+    if (cfg.generateRequestId) {
+      const existing = headers['x-request-id'];
+      if (typeof existing !== 'string' || existing === '' || (cfg.useRemoteAddress && !cfg.preserveExternalRequestId)) {
+        headers['x-request-id'] = randomUUID();
+      }
+      req.requestId = headers['x-request-id'] as string;
+    } else if (typeof headers['x-request-id'] === 'string') {
+      req.requestId = headers['x-request-id'];
+    }
+    const table = this.#table ?? (cfg.rdsRouteConfigName === null ? null : this.#deps.routes.get(cfg.rdsRouteConfigName) ?? null);
+    routeRequest(req, table, { hcm: cfg, clusters: this.#deps.clusters, clusterStats: this.#deps.clusterStats });
+  }
+}
+
+function isH2Preface(first: Buffer): boolean {
+  const n = Math.min(first.length, H2_PREFACE.length);
+  return n >= 3 && first.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+}

@@ -1,0 +1,110 @@
+// The one place where failures become responses: HTTP status, Envoy response flag, body, details, and the gRPC form.
+import type { UpstreamFailure } from '../upstream/upstream-failure.ts';
+import type { DownstreamExchange, HeaderRecord } from './exchange.ts';
+
+/** Envoy's response flags (short form), as printed by %RESPONSE_FLAGS%. */
+export type ResponseFlag =
+  | 'NR' | 'NC' | 'UH' | 'UF' | 'UC' | 'UO' | 'URX' | 'UT' | 'UPE' | 'DC' | 'LH' | 'UR' | 'DI' | 'FI' | 'RL'
+  | 'UAEX' | 'DPE' | 'UMSDR' | 'SI' | 'DT' | 'OM' | 'DF' | 'LR';
+
+export interface LocalReply {
+  readonly status: number;
+  readonly flag: ResponseFlag | null;
+  readonly body: string;
+  /** Envoy's %RESPONSE_CODE_DETAILS% value. */
+  readonly details: string;
+  readonly headers?: HeaderRecord;
+}
+
+export const NO_ROUTE: LocalReply = { status: 404, flag: 'NR', body: '', details: 'route_not_found' };
+export const NO_HEALTHY_UPSTREAM: LocalReply = { status: 503, flag: 'UH', body: 'no healthy upstream', details: 'no_healthy_upstream' };
+export const ROUTE_TIMEOUT: LocalReply = { status: 504, flag: 'UT', body: 'upstream request timeout', details: 'upstream_response_timeout' };
+
+export function clusterNotFound(status: number): LocalReply {
+  return { status, flag: 'NC', body: '', details: 'cluster_not_found' };
+}
+
+export function overflow(): LocalReply {
+  return {
+    status: 503, flag: 'UO', details: 'upstream_reset_before_response_started{overflow}',
+    body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+    headers: { 'x-envoy-overloaded': 'true' },
+  };
+}
+
+/** Maps an upstream attempt's failure (before response headers) to Envoy's reply. */
+export function upstreamFailureReply(f: UpstreamFailure): LocalReply {
+  switch (f.kind) {
+    case 'connect_failure':
+    case 'connect_timeout':
+      return {
+        status: 503, flag: 'UF', details: 'upstream_reset_before_response_started{connection_failure}',
+        body: `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${f.detail}`,
+      };
+    case 'protocol_error':
+      return {
+        status: 502, flag: 'UPE', details: 'upstream_reset_before_response_started{protocol_error}',
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: protocol error',
+      };
+    case 'overflow':
+      return overflow();
+    case 'per_try_timeout':
+      return ROUTE_TIMEOUT;
+    case 'refused_stream':
+      return {
+        status: 503, flag: 'UR', details: 'upstream_reset_before_response_started{remote_refused_stream_reset}',
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset',
+      };
+    default:
+      return {
+        status: 503, flag: 'UC', details: 'upstream_reset_before_response_started{connection_termination}',
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+      };
+  }
+}
+
+/** gRPC's HTTP→status mapping (grpc/doc/http-grpc-status-mapping.md), as Envoy applies it to local replies. */
+export function grpcStatusForHttp(status: number): number {
+  switch (status) {
+    case 400: return 13;
+    case 401: return 16;
+    case 403: return 7;
+    case 404: return 12;
+    case 429: case 502: case 503: case 504: return 14;
+    default: return 2;
+  }
+}
+
+export function isGrpcRequest(headers: HeaderRecord): boolean {
+  const ct = headers['content-type'];
+  return typeof ct === 'string' && ct.startsWith('application/grpc');
+}
+
+/**
+ * Writes a local reply. For gRPC requests it becomes a trailers-only response (HTTP 200, grpc-status,
+ * grpc-message), as Envoy does. `extra` carries headers such as x-request-id or the server header.
+ */
+export function sendLocalReply(ex: DownstreamExchange, reply: LocalReply, grpc: boolean, extra: HeaderRecord | null): number {
+  if (ex.headersSent) { ex.reset(); return 0; }
+  const headers: HeaderRecord = {};
+  if (extra !== null) Object.assign(headers, extra);
+  if (reply.headers) Object.assign(headers, reply.headers);
+  if (grpc) {
+    headers['content-type'] = 'application/grpc';
+    headers['grpc-status'] = String(grpcStatusForHttp(reply.status));
+    headers['grpc-message'] = encodeURIComponent(reply.body || reply.details);
+    ex.sendHeaders(200, headers, true);
+    return 200;
+  }
+  const body = reply.body === '' ? null : Buffer.from(reply.body);
+  headers['content-length'] = String(body === null ? 0 : body.length);
+  if (body !== null) headers['content-type'] = 'text/plain';
+  if (ex.upgrade !== null || body === null || ex.head.method === 'HEAD') {
+    ex.sendHeaders(reply.status, headers, true);
+  } else {
+    ex.sendHeaders(reply.status, headers, false);
+    ex.write(body);
+    ex.end(null);
+  }
+  return reply.status;
+}

@@ -1,0 +1,143 @@
+// Compiles an Envoy Cluster: discovery type, load balancing, endpoints, protocol, TLS, circuit breakers and DNS settings.
+import type { CompileContext } from './compile-context.ts';
+import { compileClusterProtocol } from './cluster-protocol.ts';
+import { compileLoadAssignmentMsg } from './endpoints.ts';
+import {
+  CIRCUIT_BREAKERS,
+  CLUSTER,
+  CLUSTER_LOAD_ASSIGNMENT,
+  EDS_CLUSTER_CONFIG,
+  LEAST_REQUEST_LB_CONFIG,
+  RING_HASH_LB_CONFIG,
+  THRESHOLDS,
+} from './fields-cluster.ts';
+import { Msg } from './proto-message.ts';
+import { compileUpstreamTls } from './tls.ts';
+import type { CircuitBreakerThresholds, ClusterConfig, LoadAssignment } from './types.ts';
+
+const TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'] as const;
+const LB_POLICIES = [
+  'ROUND_ROBIN',
+  'LEAST_REQUEST',
+  'RING_HASH',
+  'RANDOM',
+  undefined,
+  'MAGLEV',
+  'CLUSTER_PROVIDED',
+  'LOAD_BALANCING_POLICY_CONFIG',
+] as const;
+const DNS_FAMILIES = ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'] as const;
+const PRIORITIES = ['DEFAULT', 'HIGH'] as const;
+const MAX_RING_SIZE = 8_388_608;
+
+export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakerThresholds = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+};
+
+function compileCircuitBreakers(c: Msg): CircuitBreakerThresholds {
+  const cb = c.msg('circuit_breakers', CIRCUIT_BREAKERS);
+  let result = DEFAULT_CIRCUIT_BREAKERS;
+  let seenDefault = false;
+  for (const t of cb?.msgList('thresholds', THRESHOLDS) ?? []) {
+    const priority = t.enumOf('priority', PRIORITIES, 'DEFAULT');
+    if (priority === 'HIGH') {
+      t.ctx.warn(t.at('priority'), 'HIGH priority thresholds are ignored (all traffic uses DEFAULT priority)');
+      continue;
+    }
+    if (seenDefault) t.error('priority', 'thresholds for priority DEFAULT are given twice');
+    seenDefault = true;
+    result = {
+      maxConnections: t.uint('max_connections', DEFAULT_CIRCUIT_BREAKERS.maxConnections),
+      maxPendingRequests: t.uint('max_pending_requests', DEFAULT_CIRCUIT_BREAKERS.maxPendingRequests),
+      maxRequests: t.uint('max_requests', DEFAULT_CIRCUIT_BREAKERS.maxRequests),
+      maxRetries: t.uint('max_retries', DEFAULT_CIRCUIT_BREAKERS.maxRetries),
+    };
+  }
+  return result;
+}
+
+function compileLbPolicy(c: Msg, type: ClusterConfig['type']): ClusterConfig['lbPolicy'] {
+  const lb = c.enumOf('lb_policy', LB_POLICIES, 'ROUND_ROBIN');
+  if (lb === 'MAGLEV') c.error('lb_policy', 'MAGLEV is not supported yet (RING_HASH is)');
+  if (lb === 'LOAD_BALANCING_POLICY_CONFIG') c.error('lb_policy', 'LOAD_BALANCING_POLICY_CONFIG is not supported yet');
+  if (type === 'ORIGINAL_DST' && lb !== 'CLUSTER_PROVIDED') {
+    c.error('lb_policy', `${lb} is not valid for cluster type ORIGINAL_DST; only CLUSTER_PROVIDED is allowed`);
+  }
+  if (type !== 'ORIGINAL_DST' && lb === 'CLUSTER_PROVIDED') {
+    c.error('lb_policy', `CLUSTER_PROVIDED is only valid for cluster type ORIGINAL_DST (not ${type})`);
+  }
+  return lb === 'LOAD_BALANCING_POLICY_CONFIG' ? 'ROUND_ROBIN' : lb;
+}
+
+function compileEndpoints(c: Msg, type: ClusterConfig['type']): LoadAssignment | null {
+  if (c.has('hosts')) c.error('hosts', 'is not supported (removed from the v3 API); use load_assignment');
+  const m = c.msg('load_assignment', CLUSTER_LOAD_ASSIGNMENT);
+  if (!m) return null;
+  if (type === 'ORIGINAL_DST') {
+    c.error('load_assignment', 'ORIGINAL_DST clusters must not have a load_assignment');
+    return null;
+  }
+  if (type === 'EDS') {
+    c.ctx.warn(c.at('load_assignment'), 'is ignored for EDS clusters (endpoints come from EDS)');
+    return null;
+  }
+  const la = compileLoadAssignmentMsg(m, { requireIp: type === 'STATIC' });
+  if (la && type === 'LOGICAL_DNS') {
+    const count = la.endpoints.reduce((n, l) => n + l.lbEndpoints.length, 0);
+    if (la.endpoints.length !== 1 || count !== 1) {
+      c.error('load_assignment', `LOGICAL_DNS clusters need exactly one locality with exactly one endpoint (got ${count} endpoints)`);
+    }
+  }
+  return la;
+}
+
+/** A Cluster message at the root of `ctx`'s resource; null after reporting errors. */
+export function compileClusterValue(ctx: CompileContext, value: unknown): ClusterConfig | null {
+  const c = Msg.open(ctx, '', value, CLUSTER);
+  if (!c) return null;
+  const before = ctx.errors.length;
+  const name = c.requiredStr('name');
+  const type = c.enumOf('type', TYPES, 'STATIC');
+  const lbPolicy = compileLbPolicy(c, type);
+  const lr = c.msg('least_request_lb_config', LEAST_REQUEST_LB_CONFIG);
+  const rh = c.msg('ring_hash_lb_config', RING_HASH_LB_CONFIG);
+  const ringHash = {
+    minimumRingSize: rh?.uint('minimum_ring_size', 1024, 1, MAX_RING_SIZE) ?? 1024,
+    maximumRingSize: rh?.uint('maximum_ring_size', MAX_RING_SIZE, 1, MAX_RING_SIZE) ?? MAX_RING_SIZE,
+  };
+  if (ringHash.minimumRingSize > ringHash.maximumRingSize) {
+    c.error('ring_hash_lb_config.minimum_ring_size', `is above maximum_ring_size (${ringHash.maximumRingSize})`);
+  }
+  const eds = c.msg('eds_cluster_config', EDS_CLUSTER_CONFIG);
+  if (type === 'EDS' && !eds) c.error('eds_cluster_config', 'is required for type EDS');
+  const connectTimeoutMs = c.durationMs('connect_timeout', 5000);
+  if (c.has('connect_timeout') && connectTimeoutMs <= 0) c.error('connect_timeout', 'must be greater than 0');
+  const dnsRefreshRateMs = c.durationMs('dns_refresh_rate', 5000);
+  if (c.has('dns_refresh_rate') && dnsRefreshRateMs <= 1) c.error('dns_refresh_rate', 'must be greater than 1ms');
+  const tls = compileUpstreamTls(c);
+  const protocol = compileClusterProtocol(c, tls != null);
+  const cluster: ClusterConfig = {
+    name,
+    type,
+    connectTimeoutMs,
+    lbPolicy,
+    leastRequestChoiceCount: lr?.uint('choice_count', 2, 2) ?? 2,
+    ringHash,
+    protocol: protocol.protocol,
+    http2: protocol.http2,
+    idleTimeoutMs: protocol.idleTimeoutMs,
+    maxRequestsPerConnection: protocol.maxRequestsPerConnection,
+    dnsRefreshRateMs,
+    dnsLookupFamily: c.enumOf('dns_lookup_family', DNS_FAMILIES, 'AUTO'),
+    respectDnsTtl: c.bool('respect_dns_ttl', false),
+    loadAssignment: compileEndpoints(c, type),
+    edsServiceName: type === 'EDS' ? (eds?.optStr('service_name') ?? name) : null,
+    tls: tls ?? null,
+    circuitBreakers: compileCircuitBreakers(c),
+    perConnectionBufferLimitBytes: c.uint('per_connection_buffer_limit_bytes', 1024 * 1024),
+  };
+  return ctx.errors.length > before ? null : cluster;
+}

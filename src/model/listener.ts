@@ -1,0 +1,175 @@
+// Compiles an Envoy Listener: address, listener filters, filter chains (match, TLS, terminal network filter), access logs.
+import { compileAccessLogs } from './access-log.ts';
+import { compileAddress, compileCidrRanges } from './address.ts';
+import type { CompileContext } from './compile-context.ts';
+import { EMPTY_CONFIG, FILTER_CHAIN, FILTER_CHAIN_MATCH, LISTENER, LISTENER_FILTER, NETWORK_FILTER, TCP_PROXY } from './fields-listener.ts';
+import { HTTP_CONNECTION_MANAGER } from './fields-hcm.ts';
+import { alpnForCodec, compileHcm } from './hcm.ts';
+import { Msg, type MessageTable } from './proto-message.ts';
+import { compileTcpProxy } from './tcp-proxy.ts';
+import { compileDownstreamTls } from './tls.ts';
+import { messageNameOf, openTyped, typeUrlOf } from './typed-config.ts';
+import type { FilterChain, FilterChainMatch, ListenerConfig } from './types.ts';
+
+const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
+
+interface KnownListenerFilter {
+  readonly name: string;
+  readonly table: MessageTable;
+}
+
+const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
+const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
+
+/** Listener filters we accept, by typed_config message. */
+const LISTENER_FILTERS: Readonly<Record<string, KnownListenerFilter>> = {
+  'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector': {
+    name: TLS_INSPECTOR,
+    table: {
+      message: 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+      fields: { enable_ja3_fingerprinting: 'ignore', enable_ja4_fingerprinting: 'ignore', initial_read_buffer_size: 'ignore' },
+    },
+  },
+  'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector': {
+    name: HTTP_INSPECTOR,
+    table: { message: 'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector', fields: {} },
+  },
+  'envoy.extensions.filters.listener.original_dst.v3.OriginalDst': {
+    name: 'envoy.filters.listener.original_dst',
+    table: { message: 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst', fields: { traffic_direction: 'ignore' } },
+  },
+};
+
+function compileListenerFilters(l: Msg): string[] {
+  const out: string[] = [];
+  for (const f of l.msgList('listener_filters', LISTENER_FILTER)) {
+    const name = f.str('name');
+    const typed = f.get('typed_config');
+    const url = typeUrlOf(typed);
+    const known =
+      url !== null
+        ? Object.values(LISTENER_FILTERS).find((k) => k.table.message === messageNameOf(url))
+        : Object.values(LISTENER_FILTERS).find((k) => k.name === name);
+    if (!known) {
+      f.ctx.error(f.path, `unsupported listener filter ${name || '(unnamed)'}${url ? ` (${url})` : ''}`);
+      continue;
+    }
+    if (typed !== undefined) Msg.open(f.ctx, f.at('typed_config'), typed, url === null ? EMPTY_CONFIG : known.table);
+    if (!out.includes(known.name)) out.push(known.name);
+  }
+  return out;
+}
+
+const ANY_MATCH: FilterChainMatch = {
+  destinationPort: null,
+  serverNames: [],
+  transportProtocol: null,
+  applicationProtocols: [],
+  prefixRanges: [],
+  sourcePrefixRanges: [],
+};
+
+function compileFilterChainMatch(fc: Msg): FilterChainMatch {
+  const m = fc.msg('filter_chain_match', FILTER_CHAIN_MATCH);
+  if (!m) return ANY_MATCH;
+  return {
+    destinationPort: m.optUint('destination_port', 1, 65535),
+    serverNames: m.strList('server_names').map((s) => s.toLowerCase()),
+    transportProtocol: m.optStr('transport_protocol'),
+    applicationProtocols: m.strList('application_protocols'),
+    prefixRanges: compileCidrRanges(m, 'prefix_ranges'),
+    sourcePrefixRanges: compileCidrRanges(m, 'source_prefix_ranges'),
+  };
+}
+
+/** The chain's single terminal network filter (HCM or tcp_proxy). */
+function compileNetworkFilter(fc: Msg): FilterChain['network'] | null {
+  const before = fc.ctx.errors.length;
+  const filters = fc.msgList('filters', NETWORK_FILTER);
+  if (filters.length === 0) {
+    if (fc.ctx.errors.length === before) {
+      fc.error('filters', 'a filter chain needs a network filter (http_connection_manager or tcp_proxy)');
+    }
+    return null;
+  }
+  let network: FilterChain['network'] | null = null;
+  filters.forEach((f, i) => {
+    const name = f.str('name');
+    const typed = f.get('typed_config');
+    const url = typeUrlOf(typed);
+    const message = url === null ? null : messageNameOf(url);
+    if (message !== HTTP_CONNECTION_MANAGER.message && message !== TCP_PROXY.message) {
+      if (url === null) f.error('typed_config', `is required for network filter ${name || '(unnamed)'}`);
+      else f.error('typed_config.@type', `unsupported network filter ${name || '(unnamed)'} (${url})`);
+      return;
+    }
+    if (i !== filters.length - 1) {
+      f.ctx.error(f.path, `${name || message} is a terminal filter and must be the last network filter`);
+      return;
+    }
+    const isHttp = message === HTTP_CONNECTION_MANAGER.message;
+    const t = openTyped(f.ctx, f.at('typed_config'), typed, isHttp ? HTTP_CONNECTION_MANAGER : TCP_PROXY);
+    if (t) network = isHttp ? compileHcm(t) : compileTcpProxy(t);
+  });
+  return network;
+}
+
+function compileFilterChain(fc: Msg): FilterChain | null {
+  const before = fc.ctx.errors.length;
+  const match = compileFilterChainMatch(fc);
+  const network = compileNetworkFilter(fc);
+  const alpn = network?.kind === 'http' ? alpnForCodec(network.codecType) : [];
+  const tls = compileDownstreamTls(fc, alpn);
+  if (fc.ctx.errors.length > before || network === null || tls === undefined) return null;
+  return { name: fc.str('name'), match, tls, network };
+}
+
+function warnMissingInspectors(l: Msg, chains: readonly { chain: FilterChain; path: string }[], filters: readonly string[]): void {
+  for (const { chain, path } of chains) {
+    const m = chain.match;
+    const needsTls = m.serverNames.length > 0 || m.transportProtocol === 'tls' || (m.applicationProtocols.length > 0 && chain.tls !== null);
+    if (needsTls && !filters.includes(TLS_INSPECTOR)) {
+      const message = `matching on server_names/transport_protocol/ALPN needs the ${TLS_INSPECTOR} listener filter`;
+      l.ctx.warn(`${path}.filter_chain_match`, message);
+    }
+  }
+}
+
+/** A Listener message; `fallbackName` is used when it has no name. Null after reporting errors. */
+export function compileListenerValue(ctx: CompileContext, value: unknown, fallbackName: string): ListenerConfig | null {
+  const l = Msg.open(ctx, '', value, LISTENER);
+  if (!l) return null;
+  const before = ctx.errors.length;
+  if (!l.has('address')) l.error('address', 'is required');
+  const rules = { requireIp: true, allowPortZero: true };
+  const address = l.has('address') ? compileAddress(ctx, l.at('address'), l.get('address'), rules) : null;
+  const listenerFilters = compileListenerFilters(l);
+  const chains: { chain: FilterChain; path: string }[] = [];
+  const seenMatches = new Map<string, string>();
+  for (const fc of l.msgList('filter_chains', FILTER_CHAIN)) {
+    const chain = compileFilterChain(fc);
+    if (!chain) continue;
+    const key = JSON.stringify(chain.match);
+    const previous = seenMatches.get(key);
+    if (previous !== undefined) fc.ctx.error(fc.at('filter_chain_match'), `has the same matching rules as ${previous}`);
+    seenMatches.set(key, fc.path);
+    chains.push({ chain, path: fc.path });
+  }
+  const dfc = l.msg('default_filter_chain', FILTER_CHAIN);
+  const defaultFilterChain = dfc ? compileFilterChain(dfc) : null;
+  if (!l.has('filter_chains') && !dfc) l.error('filter_chains', 'at least one filter chain (or default_filter_chain) is required');
+  warnMissingInspectors(l, chains, listenerFilters);
+  const perConnectionBufferLimitBytes = l.uint('per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT);
+  const accessLog = compileAccessLogs(l);
+  const name = l.str('name') || fallbackName;
+  if (ctx.errors.length > before || address === null) return null;
+  return {
+    name,
+    address,
+    filterChains: chains.map((c) => c.chain),
+    defaultFilterChain,
+    listenerFilters,
+    perConnectionBufferLimitBytes,
+    accessLog,
+  };
+}

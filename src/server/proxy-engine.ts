@@ -1,0 +1,156 @@
+// The proxy engine of one process: applies snapshots to listeners and clusters, and drains them on shutdown.
+import type { Logger } from 'pino';
+import type { ClusterConfig, ListenerConfig, Snapshot } from '../model/types.ts';
+import { createAccessLoggers } from '../observability/access-log.ts';
+import type { StatsRegistry } from '../observability/stats.ts';
+import { ClusterStatsCache } from '../http/cluster-stats.ts';
+import { RouteTable } from '../http/route-table.ts';
+import { ListenerRuntime } from '../listener/listener.ts';
+import { ClusterManager } from '../upstream/cluster-manager.ts';
+import type { HostPool } from '../upstream/types.ts';
+import { createHostPool } from '../upstream/pool/host-pool-factory.ts';
+import type { BoundListener, ProxyEngine } from './types.ts';
+import { stableKey } from './stable-key.ts';
+
+export interface ProxyEngineOptions {
+  readonly stats: StatsRegistry;
+  readonly logger: Logger;
+}
+
+export function createProxyEngine(opts: ProxyEngineOptions): ProxyEngine {
+  return new Engine(opts);
+}
+
+class Engine implements ProxyEngine {
+  readonly #log: Logger;
+  readonly #clusters: ClusterManager;
+  readonly #listeners = new Map<string, { runtime: ListenerRuntime; key: string }>();
+  readonly #retiring = new Set<ListenerRuntime>();
+  /** RDS route tables by name; replaced as a whole on apply so a request sees one consistent set. */
+  #routes = new Map<string, RouteTable>();
+  readonly #deps;
+  #snapshot: Snapshot | null = null;
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+  #applying: Promise<void> = Promise.resolve();
+
+  constructor(opts: ProxyEngineOptions) {
+    this.#log = opts.logger;
+    this.#clusters = new ClusterManager({
+      poolFactory: (host, cluster: ClusterConfig): HostPool => createHostPool(host, cluster),
+      logger: opts.logger,
+    });
+    const clusters = this.#clusters;
+    this.#deps = {
+      clusters: { get: (name: string) => clusters.get(name) },
+      stats: opts.stats,
+      clusterStats: new ClusterStatsCache(opts.stats),
+      routes: { get: (name: string) => this.#routes.get(name) },
+      accessLoggers: createAccessLoggers,
+      onActive: (delta: number) => {
+        this.#inflight += delta;
+        if (this.#inflight === 0) for (const w of this.#idleWaiters.splice(0)) w();
+      },
+      log: opts.logger,
+    };
+  }
+
+  apply(snapshot: Snapshot): Promise<void> {
+    // Snapshots apply one at a time, in order.
+    const run = this.#applying.then(() => this.#apply(snapshot));
+    this.#applying = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(snapshot: Snapshot): Promise<void> {
+    // Clusters first, so new routes never point at a cluster that does not exist yet.
+    this.#clusters.update(snapshot.clusters);
+    const routes = new Map<string, RouteTable>();
+    for (const [name, rc] of snapshot.routeConfigs ?? []) {
+      const old = this.#routes.get(name);
+      routes.set(name, old !== undefined && old.config === rc ? old : new RouteTable(rc));
+    }
+    this.#routes = routes;
+    const wanted = new Map<string, ListenerConfig>(snapshot.listeners.map((l) => [l.name, l]));
+    const started: ListenerRuntime[] = [];
+    try {
+      for (const [name, cfg] of wanted) {
+        const key = stableKey(cfg);
+        const existing = this.#listeners.get(name);
+        if (existing && existing.key === key) continue;
+        if (existing && sameAddress(existing.runtime.config, cfg)) {
+          existing.runtime.update(cfg);
+          existing.key = key;
+          this.#log.info({ listener: name }, 'listener updated');
+          continue;
+        }
+        const runtime = new ListenerRuntime(cfg, this.#deps);
+        await runtime.listen();
+        started.push(runtime);
+        if (existing) this.#retire(existing.runtime);
+        this.#listeners.set(name, { runtime, key });
+        this.#log.info({ listener: name, address: runtime.address }, existing ? 'listener replaced' : 'listener added');
+      }
+    } catch (err) {
+      for (const r of started) { await r.stopListening(); this.#listeners.delete(r.name); }
+      throw err;
+    }
+    for (const [name, { runtime }] of this.#listeners) {
+      if (wanted.has(name)) continue;
+      this.#listeners.delete(name);
+      this.#retire(runtime);
+      this.#log.info({ listener: name }, 'listener removed');
+    }
+    this.#snapshot = snapshot;
+  }
+
+  #retire(runtime: ListenerRuntime): void {
+    this.#retiring.add(runtime);
+    void runtime.stopListening().then(() => {
+      runtime.drain();
+      const done = (): void => {
+        if (runtime.connectionCount() === 0) { this.#retiring.delete(runtime); return; }
+        setTimeout(done, 1000).unref();
+      };
+      done();
+    });
+  }
+
+  current(): Snapshot | null { return this.#snapshot; }
+
+  listeners(): readonly BoundListener[] {
+    const out: BoundListener[] = [];
+    for (const [name, { runtime }] of this.#listeners) {
+      const a = runtime.address;
+      if (a) out.push({ name, host: a.host, port: a.port });
+    }
+    return out;
+  }
+
+  clusters() { return this.#clusters.all(); }
+
+  async stopListening(): Promise<void> {
+    await Promise.all([...this.#listeners.values()].map(({ runtime }) => runtime.stopListening()));
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    await this.stopListening();
+    const all = [...[...this.#listeners.values()].map((l) => l.runtime), ...this.#retiring];
+    for (const r of all) r.drain();
+    if (this.#inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+        this.#idleWaiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    for (const r of all) r.destroyConnections();
+    await this.#clusters.close();
+  }
+
+  inflight(): number { return this.#inflight; }
+}
+
+function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.address.host === b.address.host && a.address.port === b.address.port;
+}

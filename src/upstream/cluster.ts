@@ -1,0 +1,165 @@
+// Runtime state of one upstream cluster: its host set, load balancer, lazily created pools and DNS resolver.
+import type { ClusterConfig, LoadAssignment } from '../model/types.ts';
+import { clusterKey, poolKey, stableStringify } from './config-key.ts';
+import { DnsResolver } from './dns-resolver.ts';
+import { HostSet, specsFromLoadAssignment, type HostSpec } from './host-set.ts';
+import { createLoadBalancer } from './load-balancer/index.ts';
+import type { Host, HostPool, LbContext, LoadBalancer, PoolFactory, UpstreamCluster } from './types.ts';
+
+export interface ClusterLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** One cluster. The same object lives across config changes of its name, so references held by requests stay valid. */
+export class Cluster implements UpstreamCluster {
+  readonly name: string;
+  config: ClusterConfig;
+  /** clusterKey(config), computed when the config is set. */
+  key: string;
+  private poolsKey: string;
+  private readonly poolFactory: PoolFactory;
+  private readonly logger: ClusterLogger | undefined;
+  private readonly hostSet = new HostSet();
+  private lb: LoadBalancer;
+  private readonly pools = new Map<Host, HostPool>();
+  private readonly closing = new Set<Promise<void>>();
+  private resolver: DnsResolver | null = null;
+  /** Endpoints delivered by EDS (setLoadAssignment) or by the config of an EDS cluster. */
+  private eds: LoadAssignment | null = null;
+  private edsConfigKey = 'null';
+  private readyPromise: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(config: ClusterConfig, poolFactory: PoolFactory, logger?: ClusterLogger, key = clusterKey(config)) {
+    this.name = config.name;
+    this.config = config;
+    this.key = key;
+    this.poolsKey = poolKey(config);
+    this.poolFactory = poolFactory;
+    this.logger = logger;
+    this.lb = createLoadBalancer(config, []);
+    this.discover();
+  }
+
+  hosts(): readonly Host[] {
+    return this.hostSet.all();
+  }
+
+  chooseHost(ctx: LbContext): Host | null {
+    return this.lb.choose(ctx);
+  }
+
+  pool(host: Host): HostPool {
+    const existing = this.pools.get(host);
+    if (existing) return existing;
+    const pool = this.poolFactory(host, this.config);
+    if (this.closed || !this.hostSet.has(host)) {
+      // The host (or cluster) went away after it was chosen: serve this request, then drain the pool.
+      this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.closePool(pool)));
+      return pool;
+    }
+    this.pools.set(host, pool);
+    return pool;
+  }
+
+  /** Resolves when the first DNS round finished (immediately for other types). */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Applies a changed config: hosts that remain keep their Host objects; pools too unless connection settings changed. */
+  reconfigure(config: ClusterConfig, key = clusterKey(config)): void {
+    this.config = config;
+    this.key = key;
+    const nextPoolsKey = poolKey(config);
+    if (nextPoolsKey !== this.poolsKey) {
+      this.poolsKey = nextPoolsKey;
+      for (const pool of this.pools.values()) this.closePool(pool);
+      this.pools.clear();
+    }
+    this.discover();
+  }
+
+  /** EDS: replaces the endpoints of the cluster. */
+  setLoadAssignment(la: LoadAssignment): void {
+    this.eds = la;
+    if (this.config.type === 'EDS' && !this.closed) this.applySpecs(specsFromLoadAssignment(la), true);
+  }
+
+  /** Stops discovery and closes every pool gracefully. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.resolver?.stop();
+    this.resolver = null;
+    for (const pool of this.pools.values()) this.closePool(pool);
+    this.pools.clear();
+    while (this.closing.size > 0) await Promise.all(this.closing);
+  }
+
+  private discover(): void {
+    this.resolver?.stop();
+    this.resolver = null;
+    this.readyPromise = Promise.resolve();
+    const config = this.config;
+    switch (config.type) {
+      case 'STATIC':
+        this.applySpecs(specsFromLoadAssignment(config.loadAssignment), true);
+        break;
+      case 'EDS': {
+        // A load assignment in the config counts only when it changed; otherwise the latest EDS push wins.
+        const configKey = stableStringify(config.loadAssignment);
+        if (config.loadAssignment !== null && configKey !== this.edsConfigKey) this.eds = config.loadAssignment;
+        this.edsConfigKey = configKey;
+        this.applySpecs(specsFromLoadAssignment(this.eds), true);
+        break;
+      }
+      case 'STRICT_DNS':
+      case 'LOGICAL_DNS': {
+        // Current hosts stay until the new resolver reports; the balancer is rebuilt for the new policy now.
+        this.lb = createLoadBalancer(config, this.hostSet.active());
+        const resolver = new DnsResolver({ config, logger: this.logger, onHosts: (specs) => this.applySpecs(specs, false) });
+        this.resolver = resolver;
+        this.readyPromise = resolver.start();
+        break;
+      }
+      case 'ORIGINAL_DST':
+        // TODO: ORIGINAL_DST hosts are created per connection from the original destination; not implemented.
+        this.applySpecs([], true);
+        break;
+    }
+  }
+
+  private applySpecs(specs: readonly HostSpec[], forceRebuild: boolean): void {
+    const { removed, changed } = this.hostSet.update(specs);
+    for (const host of removed) {
+      const pool = this.pools.get(host);
+      if (pool) {
+        this.pools.delete(host);
+        this.closePool(pool);
+      }
+    }
+    if (changed || forceRebuild) this.lb = createLoadBalancer(this.config, this.hostSet.active());
+  }
+
+  /** Starts a graceful close of the pool (never destroy) and tracks it for close(). */
+  private closePool(pool: HostPool): Promise<void> {
+    let closing: Promise<void>;
+    try {
+      closing = pool.close();
+    } catch (err) {
+      closing = Promise.reject(err);
+    }
+    return this.track(closing);
+  }
+
+  private track(closing: Promise<void>): Promise<void> {
+    const p = closing.catch((err: unknown) => {
+      this.logger?.error({ err, cluster: this.name }, 'closing upstream pool failed');
+    });
+    this.closing.add(p);
+    void p.finally(() => this.closing.delete(p));
+    return p;
+  }
+}

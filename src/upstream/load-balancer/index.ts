@@ -1,0 +1,30 @@
+// Maps a cluster's lb_policy to the load balancer factory that builds its balancer over a host list.
+import type { ClusterConfig, LbPolicy } from '../../model/types.ts';
+import type { Host, LoadBalancer } from '../types.ts';
+import { createLeastRequest } from './least-request.ts';
+import { createRandom } from './random.ts';
+import { createRingHash } from './ring-hash.ts';
+import { createRoundRobin } from './round-robin.ts';
+
+export type LoadBalancerFactory = (hosts: readonly Host[], config: ClusterConfig) => LoadBalancer;
+
+export const loadBalancerFactories: Readonly<Record<LbPolicy, LoadBalancerFactory>> = {
+  ROUND_ROBIN: (hosts) => createRoundRobin(hosts),
+  LEAST_REQUEST: (hosts, config) => createLeastRequest(hosts, config.leastRequestChoiceCount),
+  RANDOM: (hosts) => createRandom(hosts),
+  RING_HASH: (hosts, config) => createRingHash(hosts, config.ringHash),
+  // MAGLEV is served by the ring hash: same consistent-hashing contract, different table layout.
+  MAGLEV: (hosts, config) => createRingHash(hosts, config.ringHash),
+  // CLUSTER_PROVIDED (ORIGINAL_DST) has no host list of its own yet.
+  CLUSTER_PROVIDED: (hosts) => createRoundRobin(hosts),
+};
+
+/** Builds the balancer for `config.lbPolicy` over `hosts`. */
+export function createLoadBalancer(config: ClusterConfig, hosts: readonly Host[]): LoadBalancer {
+  return loadBalancerFactories[config.lbPolicy](hosts, config);
+}
+
+/** True when the policy consumes LbContext.hash (so callers should compute one). */
+export function usesHash(policy: LbPolicy): boolean {
+  return policy === 'RING_HASH' || policy === 'MAGLEV';
+}

@@ -1,0 +1,82 @@
+// Parses `pilotfish control-plane` flags; a bad flag yields one error line.
+
+export interface ControlPlaneArgs {
+  readonly inputs: string[];
+  readonly xdsAddress: string;
+  readonly statusAddress: string;
+  readonly logLevel: string;
+  readonly help: boolean;
+}
+
+export const CONTROL_PLANE_USAGE = `Usage: pilotfish control-plane -f PATH [-f PATH ...] [flags]
+
+Serves Envoy xDS v3 (ADS, state-of-the-world and delta) to pilotfish sidecars, Envoy and proxyless gRPC,
+compiled from Kubernetes-shaped YAML: Service, EndpointSlice, Gateway, HTTPRoute, GRPCRoute, TrafficPolicy.
+Input files are watched; an invalid change is refused and the last good config keeps serving.
+
+  -f, --input PATH          YAML file or directory (repeatable; directories are read recursively)
+      --xds-address ADDR    gRPC ADS listen address (default 127.0.0.1:15010)
+      --status-address ADDR status HTTP listen address (default 127.0.0.1:15014):
+                            /debug/syncz, /debug/config, /ready
+      --log-level LEVEL     trace|debug|info|warn|error|fatal|silent (default info)
+  -h, --help                show this help
+`;
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export type ParsedArgs = { ok: true; options: ControlPlaneArgs } | { ok: false; error: string };
+
+export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
+  const inputs: string[] = [];
+  let xdsAddress = '127.0.0.1:15010';
+  let statusAddress = '127.0.0.1:15014';
+  let logLevel = 'info';
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value: string | undefined;
+    const eq = flag.startsWith('--') ? flag.indexOf('=') : -1;
+    if (eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    const take = (): string | null => {
+      if (value !== undefined) return value;
+      const v = argv[i + 1];
+      if (v === undefined) return null;
+      i += 1;
+      return v;
+    };
+    switch (flag) {
+      case '-f':
+      case '--input': {
+        const v = take();
+        if (v === null || v === '') return { ok: false, error: `${flag} needs a path` };
+        inputs.push(v);
+        break;
+      }
+      case '--xds-address':
+      case '--status-address': {
+        const v = take();
+        if (v === null || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(v)) return { ok: false, error: `${flag} expects host:port, got ${v === null ? 'nothing' : `"${v}"`}` };
+        if (flag === '--xds-address') xdsAddress = v;
+        else statusAddress = v;
+        break;
+      }
+      case '--log-level': {
+        const v = take();
+        if (v === null || !LEVELS.includes(v.toLowerCase())) return { ok: false, error: `--log-level must be one of ${LEVELS.join(', ')}` };
+        logLevel = v.toLowerCase();
+        break;
+      }
+      case '-h':
+      case '--help':
+        help = true;
+        break;
+      default:
+        return { ok: false, error: `unknown flag "${argv[i]}"` };
+    }
+  }
+  if (!help && inputs.length === 0) return { ok: false, error: 'at least one --input/-f PATH is required' };
+  return { ok: true, options: { inputs, xdsAddress, statusAddress, logLevel, help } };
+}

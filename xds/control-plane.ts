@@ -1,0 +1,184 @@
+// `pilotfish control-plane`: compiles the YAML inputs, serves them over ADS to sidecars, watches for changes and reports status.
+import { EventEmitter } from 'node:events';
+import pino, { type Logger } from 'pino';
+import { xdsProtoRoot } from '../src/xds/protos.ts';
+import { compileInputs, modelCounts, untranslated, type InputResult } from './input/compile-inputs.ts';
+import { formatInputError } from './input/mesh.ts';
+import type { InputError } from './input/types.ts';
+import { MeshState } from './server/mesh-state.ts';
+import { XdsServer } from './server/xds-server.ts';
+import { startStatusServer } from './status.ts';
+import { watchInputs, type InputWatcher } from './watch.ts';
+import { CONTROL_PLANE_USAGE, parseControlPlaneArgs } from './cli.ts';
+
+export const DEFAULT_XDS_ADDRESS = '127.0.0.1:15010';
+export const DEFAULT_STATUS_ADDRESS = '127.0.0.1:15014';
+
+export interface ControlPlaneOptions {
+  inputs: string[];
+  xdsAddress?: string;
+  statusAddress?: string;
+  logger?: Logger;
+  /** Watch the inputs for changes (default true). */
+  watch?: boolean;
+}
+
+export interface ReloadOutcome {
+  readonly applied: boolean;
+  readonly changed: boolean;
+  readonly errors: readonly InputError[];
+}
+
+export interface ControlPlane {
+  readonly xdsPort: number;
+  readonly statusPort: number;
+  /** 'sent' | 'ack' | 'nack' (SyncEvent), 'pushed' ({generation, streams, ms}) after each rebuild, 'reload' (ReloadOutcome). */
+  readonly events: EventEmitter;
+  reload(): Promise<ReloadOutcome>;
+  close(): Promise<void>;
+}
+
+export class InvalidInputError extends Error {
+  readonly errors: readonly InputError[];
+  constructor(errors: readonly InputError[]) {
+    super(`invalid input:\n${errors.map((e) => `  ${formatInputError(e)}`).join('\n')}`);
+    this.errors = errors;
+  }
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const logger = opts.logger ?? pino({ level: 'info' });
+  const first = await compileInputs(opts.inputs);
+  if (!first.ok) throw new InvalidInputError(first.errors);
+  const root = await xdsProtoRoot();
+  const state = new MeshState();
+  state.setModel(first.model, first.version);
+  let files = first.files;
+  let ignored = first.ignored;
+  let appliedAt = new Date().toISOString();
+  let lastAttempt: { at: string; result: InputResult } = { at: appliedAt, result: first };
+  const server = new XdsServer(state, root, logger);
+  const events = server.events;
+
+  let xdsPort: number;
+  try {
+    xdsPort = await server.listen(opts.xdsAddress ?? DEFAULT_XDS_ADDRESS);
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  let running: Promise<ReloadOutcome> | null = null;
+  let again = false;
+
+  const doReload = async (): Promise<ReloadOutcome> => {
+    const r = await compileInputs(opts.inputs);
+    lastAttempt = { at: new Date().toISOString(), result: r };
+    files = r.files;
+    let outcome: ReloadOutcome;
+    if (!r.ok) {
+      for (const e of r.errors) logger.error({ file: e.file, doc: e.doc, kind: e.kind, name: e.name, field: e.field }, `input rejected: ${formatInputError(e)}`);
+      logger.error({ errors: r.errors.length, version: state.version }, 'invalid input change refused; still serving the last good config');
+      outcome = { applied: false, changed: false, errors: r.errors };
+    } else if (r.version === state.version) {
+      outcome = { applied: true, changed: false, errors: [] };
+    } else {
+      ignored = r.ignored;
+      appliedAt = lastAttempt.at;
+      state.setModel(r.model, r.version);
+      logger.info({ version: r.version, generation: state.generation, ...modelCounts(r.model) }, 'input change applied');
+      outcome = { applied: true, changed: true, errors: [] };
+    }
+    events.emit('reload', outcome);
+    return outcome;
+  };
+
+  const reload = (): Promise<ReloadOutcome> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let out: ReloadOutcome;
+      do {
+        again = false;
+        out = await doReload();
+      } while (again);
+      running = null;
+      return out;
+    })();
+    return running;
+  };
+
+  const status = await startStatusServer(opts.statusAddress ?? DEFAULT_STATUS_ADDRESS, {
+    ready: () => state.version !== '',
+    syncz: () => ({ version: state.version, generation: state.generation, connections: server.connections().map((c) => c.toJSON()) }),
+    config: () => ({
+      status: lastAttempt.result.ok ? 'OK' : 'ERROR',
+      version: state.version,
+      generation: state.generation,
+      appliedAt,
+      lastAttemptAt: lastAttempt.at,
+      errors: lastAttempt.result.ok ? [] : lastAttempt.result.errors.map((e) => ({ ...e, text: formatInputError(e) })),
+      inputs: opts.inputs,
+      files,
+      resources: modelCounts(state.model),
+      announcedEndpoints: state.announced(),
+      notTranslated: untranslated(state.model),
+      ignoredDocuments: ignored,
+    }),
+  }).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
+
+  let watcher: InputWatcher | null = null;
+  if (opts.watch !== false) watcher = await watchInputs(opts.inputs, () => void reload(), logger);
+  logger.info({ xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, statusPort: status.port, version: state.version, ...modelCounts(state.model) }, 'control plane serving');
+
+  return {
+    xdsPort,
+    statusPort: status.port,
+    events,
+    reload,
+    close: async () => {
+      watcher?.close();
+      state.close();
+      await server.close();
+      await status.close();
+    },
+  };
+}
+
+/** Runs `pilotfish control-plane [flags]` until SIGINT/SIGTERM. Returns the process exit code. */
+export async function runControlPlaneCommand(argv: string[]): Promise<number> {
+  const parsed = parseControlPlaneArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`pilotfish control-plane: ${parsed.error}\n\n${CONTROL_PLANE_USAGE}`);
+    return 2;
+  }
+  const o = parsed.options;
+  if (o.help) {
+    process.stdout.write(CONTROL_PLANE_USAGE);
+    return 0;
+  }
+  const logger = pino({ level: o.logLevel, base: { component: 'control-plane' } });
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane({ inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger });
+  } catch (err) {
+    process.stderr.write(`pilotfish control-plane: ${(err as Error).message}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  logger.info('control plane shutting down');
+  await cp.close();
+  return 0;
+}

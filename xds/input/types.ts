@@ -1,0 +1,249 @@
+// Typed mesh model compiled from the Kubernetes-shaped YAML input (Service, EndpointSlice, Gateway API routes, TrafficPolicy).
+
+/** Where a document came from: file path and 1-based document index within the file. */
+export interface DocSource {
+  readonly file: string;
+  readonly doc: number;
+}
+
+/** One input problem, naming file, document, resource and field (a dotted path inside the document). */
+export interface InputError {
+  readonly file: string;
+  readonly doc: number;
+  readonly kind: string;
+  /** "namespace/name" when known, else "". */
+  readonly name: string;
+  readonly field: string;
+  readonly message: string;
+}
+
+export interface ServicePort {
+  readonly name: string;
+  readonly port: number;
+  /** Port number or named container port; defaults to `port`. */
+  readonly targetPort: number | string;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly appProtocol: string | null;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly namespace: string;
+  readonly ports: readonly ServicePort[];
+  readonly selector: Readonly<Record<string, string>>;
+  readonly src: DocSource;
+  /** True when synthesized from a sidecar's announced endpoint (no Service document). */
+  readonly synthetic?: boolean;
+}
+
+export interface SliceEndpoint {
+  readonly addresses: readonly string[];
+  readonly ready: boolean;
+}
+
+export interface SlicePort {
+  readonly name: string;
+  readonly port: number;
+  readonly appProtocol: string | null;
+}
+
+export interface EndpointSlice {
+  readonly name: string;
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly endpoints: readonly SliceEndpoint[];
+  readonly ports: readonly SlicePort[];
+  readonly src: DocSource;
+}
+
+export interface TlsSecret {
+  readonly name: string;
+  readonly namespace: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly src: DocSource;
+}
+
+export interface GatewayListener {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly hostname: string | null;
+  /** Secrets ("namespace/name") holding the certificate for HTTPS listeners. */
+  readonly certificateRefs: readonly string[];
+}
+
+export interface Gateway {
+  readonly name: string;
+  readonly namespace: string;
+  readonly className: string;
+  readonly listeners: readonly GatewayListener[];
+  readonly src: DocSource;
+}
+
+export interface ParentRef {
+  readonly kind: 'Service' | 'Gateway';
+  readonly name: string;
+  readonly namespace: string;
+  readonly port: number | null;
+  readonly sectionName: string | null;
+}
+
+export interface BackendRef {
+  readonly name: string;
+  readonly namespace: string;
+  readonly port: number | null;
+  readonly weight: number;
+}
+
+export type MatchType = 'Exact' | 'RegularExpression';
+
+export interface ValueMatch {
+  readonly type: MatchType;
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface HttpMatch {
+  readonly path: { readonly type: 'PathPrefix' | 'Exact' | 'RegularExpression'; readonly value: string } | null;
+  readonly headers: readonly ValueMatch[];
+  readonly queryParams: readonly ValueMatch[];
+  readonly method: string | null;
+}
+
+export interface HeaderModifier {
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  readonly remove: readonly string[];
+}
+
+export type RouteFilter =
+  | { readonly type: 'RequestHeaderModifier'; readonly modifier: HeaderModifier }
+  | { readonly type: 'ResponseHeaderModifier'; readonly modifier: HeaderModifier }
+  | {
+      readonly type: 'URLRewrite';
+      readonly hostname: string | null;
+      readonly path: { readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch'; readonly value: string } | null;
+    }
+  | {
+      readonly type: 'RequestRedirect';
+      readonly scheme: string | null;
+      readonly hostname: string | null;
+      readonly port: number | null;
+      readonly statusCode: 301 | 302 | 303 | 307 | 308;
+      readonly path: { readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch'; readonly value: string } | null;
+    };
+
+export interface HttpRouteRule {
+  readonly matches: readonly HttpMatch[];
+  readonly filters: readonly RouteFilter[];
+  readonly backendRefs: readonly BackendRef[];
+  readonly requestTimeoutMs: number | null;
+  readonly backendRequestTimeoutMs: number | null;
+}
+
+export interface GrpcMatch {
+  readonly method: { readonly type: MatchType; readonly service: string | null; readonly method: string | null } | null;
+  readonly headers: readonly ValueMatch[];
+}
+
+export interface GrpcRouteRule {
+  readonly matches: readonly GrpcMatch[];
+  readonly filters: readonly RouteFilter[];
+  readonly backendRefs: readonly BackendRef[];
+}
+
+export interface HttpRoute {
+  readonly kind: 'HTTPRoute';
+  readonly name: string;
+  readonly namespace: string;
+  readonly parentRefs: readonly ParentRef[];
+  readonly hostnames: readonly string[];
+  readonly rules: readonly HttpRouteRule[];
+  readonly src: DocSource;
+}
+
+export interface GrpcRoute {
+  readonly kind: 'GRPCRoute';
+  readonly name: string;
+  readonly namespace: string;
+  readonly parentRefs: readonly ParentRef[];
+  readonly hostnames: readonly string[];
+  readonly rules: readonly GrpcRouteRule[];
+  readonly src: DocSource;
+}
+
+export type AnyRoute = HttpRoute | GrpcRoute;
+
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly perTryTimeoutMs: number | null;
+  readonly retryOn: readonly string[];
+  /** HTTP status codes retried when retryOn has "retriable-status-codes" (default [503]). */
+  readonly retriableStatusCodes: readonly number[];
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number | null } | null;
+  readonly budget: { readonly percent: number; readonly minRetryConcurrency: number | null } | null;
+}
+
+export interface CircuitBreaker {
+  readonly maxConnections: number | null;
+  readonly maxPendingRequests: number | null;
+  readonly maxRequests: number | null;
+  readonly maxRetries: number | null;
+}
+
+export interface OutlierDetection {
+  readonly consecutive5xx: number | null;
+  readonly consecutiveGatewayErrors: number | null;
+  readonly intervalMs: number | null;
+  readonly baseEjectionTimeMs: number | null;
+  readonly maxEjectionTimeMs: number | null;
+  readonly maxEjectionPercent: number | null;
+}
+
+export type LbPolicyName = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH';
+
+export interface LoadBalancer {
+  readonly policy: LbPolicyName;
+  readonly hashOn: { readonly header: string } | { readonly cookie: string; readonly ttlMs: number | null } | { readonly sourceIP: true } | null;
+}
+
+export interface AuthorizationRule {
+  readonly from: readonly { readonly serviceAccounts: readonly string[]; readonly namespaces: readonly string[] }[];
+  readonly to: readonly { readonly methods: readonly string[]; readonly paths: readonly string[]; readonly ports: readonly number[] }[];
+}
+
+export interface Authorization {
+  readonly action: 'ALLOW' | 'DENY';
+  readonly rules: readonly AuthorizationRule[];
+}
+
+export interface TrafficPolicy {
+  readonly name: string;
+  readonly namespace: string;
+  readonly target: { readonly kind: 'Service'; readonly name: string; readonly namespace: string };
+  readonly retry: RetryPolicy | null;
+  readonly timeoutMs: number | null;
+  readonly circuitBreaker: CircuitBreaker | null;
+  readonly outlierDetection: OutlierDetection | null;
+  readonly loadBalancer: LoadBalancer | null;
+  readonly mtls: { readonly mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE' } | null;
+  readonly authorization: Authorization | null;
+  readonly src: DocSource;
+}
+
+/** The whole compiled input. Keys of the maps are "namespace/name". */
+export interface MeshModel {
+  readonly services: ReadonlyMap<string, Service>;
+  /** EndpointSlices by the "namespace/name" of the Service they belong to. */
+  readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
+  readonly gateways: ReadonlyMap<string, Gateway>;
+  readonly secrets: ReadonlyMap<string, TlsSecret>;
+  readonly routes: readonly AnyRoute[];
+  /** TrafficPolicies by the "namespace/name" of their target Service. */
+  readonly policies: ReadonlyMap<string, TrafficPolicy>;
+}
+
+export function key(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}

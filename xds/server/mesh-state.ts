@@ -1,0 +1,64 @@
+// Holds the last good mesh model plus announced endpoints, and rebuilds the translator (a new generation) when either changes.
+import { EventEmitter } from 'node:events';
+import type { MeshModel } from '../input/types.ts';
+import { MeshView, type Announcement } from '../translate/mesh-view.ts';
+import { Translator } from '../translate/snapshot.ts';
+
+const EMPTY_MODEL: MeshModel = {
+  services: new Map(), endpointSlices: new Map(), gateways: new Map(), secrets: new Map(), routes: [], policies: new Map(),
+};
+
+/** Emits 'change' (no arguments) after each rebuild. */
+export class MeshState extends EventEmitter {
+  model: MeshModel = EMPTY_MODEL;
+  /** Content version of the input model. */
+  version = '';
+  generation = 0;
+  translator: Translator = new Translator(new MeshView(EMPTY_MODEL, []));
+  private readonly announcements = new Map<string, Announcement>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly debounceMs: number;
+
+  constructor(debounceMs = 20) {
+    super();
+    this.debounceMs = debounceMs;
+  }
+
+  /** Replaces the model (already validated) and rebuilds at once. */
+  setModel(model: MeshModel, version: string): void {
+    this.model = model;
+    this.version = version;
+    this.rebuild();
+  }
+
+  /** Records (or, with null, withdraws) the endpoint a connection announced; rebuilds shortly after, batching bursts. */
+  announce(connectionId: string, a: Announcement | null): void {
+    const prev = this.announcements.get(connectionId);
+    if (a === null && !prev) return;
+    if (a === null) this.announcements.delete(connectionId);
+    else this.announcements.set(connectionId, a);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.rebuild();
+    }, this.debounceMs);
+  }
+
+  announced(): number {
+    return this.announcements.size;
+  }
+
+  private rebuild(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.generation += 1;
+    this.translator = new Translator(new MeshView(this.model, this.announcements.values()));
+    this.emit('change');
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,68 @@
+// The control plane's HTTP status endpoint: /debug/syncz (per-sidecar sync, like istioctl proxy-status), /debug/config and /ready.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface StatusSources {
+  syncz(): unknown;
+  config(): unknown;
+  ready(): boolean;
+}
+
+export interface StatusServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Splits "host:port" or "[v6]:port". */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
+  if (!m) throw new Error(`invalid address "${address}" (expected host:port)`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+function send(res: http.ServerResponse, code: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(code, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export async function startStatusServer(address: string, sources: StatusSources): Promise<StatusServer> {
+  const { host, port } = splitHostPort(address);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://status');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
+    try {
+      switch (url.pathname) {
+        case '/debug/syncz': {
+          const all = sources.syncz() as { connections: { nodeId: string | null }[] };
+          const node = url.searchParams.get('node');
+          return send(res, 200, node === null ? all : { ...all, connections: all.connections.filter((c) => c.nodeId === node) });
+        }
+        case '/debug/config':
+          return send(res, 200, sources.config());
+        case '/ready':
+          return sources.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
+        case '/':
+          return send(res, 200, 'pilotfish control plane\n  /debug/syncz  connected sidecars and their ACK/NACK state per type (?node=ID)\n  /debug/config input status, compile errors, version\n  /ready\n');
+        default:
+          return send(res, 404, 'not found\n');
+      }
+    } catch (err) {
+      return send(res, 500, `${(err as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,129 @@
+// Translates a Gateway and the routes attached to it into a gateway node's listeners and route configurations (north-south).
+import type { AnyRoute, Gateway, GatewayListener } from '../input/types.ts';
+import { key } from '../input/types.ts';
+import type { MeshView } from './mesh-view.ts';
+import { gatewayListenerName, gatewayRouteName } from './names.ts';
+import { hcm, hcmFilter, socketAddress } from './listeners.ts';
+import { routeEntries, sortEntries } from './routes.ts';
+import type { Json } from './resource.ts';
+
+export interface GatewayResources {
+  readonly listeners: Json[];
+  readonly routeConfigs: Json[];
+}
+
+/** Hostnames a route serves on a listener (Gateway API hostname intersection); empty when they do not overlap. */
+export function intersectHostnames(routeHosts: readonly string[], listenerHost: string | null): string[] {
+  if (routeHosts.length === 0) return [listenerHost ?? '*'];
+  if (listenerHost === null) return [...routeHosts];
+  const out = new Set<string>();
+  const covers = (wild: string, h: string) => wild.startsWith('*.') && h.endsWith(wild.slice(1)) && h.length > wild.length - 1;
+  for (const h of routeHosts) {
+    if (h === listenerHost) out.add(h);
+    else if (covers(listenerHost, h)) out.add(h);
+    else if (covers(h, listenerHost)) out.add(listenerHost);
+  }
+  return [...out];
+}
+
+function attachedTo(r: AnyRoute, gwKey: string, l: GatewayListener): boolean {
+  return r.parentRefs.some((p) => p.kind === 'Gateway' && key(p.namespace, p.name) === gwKey
+    && (p.sectionName === null || p.sectionName === l.name) && (p.port === null || p.port === l.port));
+}
+
+function routeConfig(view: MeshView, gwKey: string, name: string, listeners: readonly GatewayListener[], ports: readonly number[]): Json {
+  const byHost = new Map<string, AnyRoute[]>();
+  const routes = [...(view.gatewayRoutes.get(gwKey) ?? [])].sort((a, b) => key(a.namespace, a.name).localeCompare(key(b.namespace, b.name)));
+  for (const r of routes) {
+    for (const l of listeners) {
+      if (!attachedTo(r, gwKey, l)) continue;
+      for (const h of intersectHostnames(r.hostnames, l.hostname)) {
+        const list = byHost.get(h) ?? [];
+        if (!list.includes(r)) list.push(r);
+        byHost.set(h, list);
+      }
+    }
+  }
+  const hosts = [...byHost.keys()].sort();
+  const virtualHosts = hosts.map((h) => {
+    const entries = byHost.get(h)!.flatMap((r, i) => routeEntries(view, r, { policyService: null, order: i }));
+    const domains = h === '*' ? ['*'] : [h, ...ports.map((p) => `${h}:${p}`)];
+    return { name: h, domains, routes: sortEntries(entries) };
+  });
+  return { name, virtual_hosts: virtualHosts };
+}
+
+function tlsSocket(view: MeshView, l: GatewayListener): Json {
+  const certs = l.certificateRefs.flatMap((ref) => {
+    const s = view.model.secrets.get(ref);
+    return s ? [{ certificate_chain: { inline_string: s.certPem }, private_key: { inline_string: s.keyPem } }] : [];
+  });
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      common_tls_context: { tls_certificates: certs, alpn_protocols: ['h2', 'http/1.1'] },
+    },
+  };
+}
+
+/** Listeners `gateway|<port>` (one per Gateway port, bound to `bindPorts[port]` if given) and their RDS route configs. */
+export function gatewayResources(view: MeshView, gw: Gateway, address: string, bindPorts: Readonly<Record<string, number>>): GatewayResources {
+  const gwKey = key(gw.namespace, gw.name);
+  const byPort = new Map<number, GatewayListener[]>();
+  for (const l of gw.listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+  const listeners: Json[] = [];
+  const routeConfigs: Json[] = [];
+  for (const [port, ls] of [...byPort].sort((a, b) => a[0] - b[0])) {
+    const bind = bindPorts[String(port)] ?? port;
+    const ports = bind === port ? [port] : [port, bind];
+    const statPrefix = `gateway_${port}`;
+    if (ls[0].protocol === 'HTTP') {
+      const rc = routeConfig(view, gwKey, gatewayRouteName(gwKey, port, null), ls.filter((l) => l.protocol === 'HTTP'), ports);
+      routeConfigs.push(rc);
+      listeners.push({
+        name: gatewayListenerName(port),
+        address: socketAddress(address, bind),
+        filter_chains: [{ filters: [hcmFilter(hcm(statPrefix, { rds: rc.name as string }))] }],
+      });
+      continue;
+    }
+    const chains: Json[] = [];
+    for (const l of ls.filter((x) => x.protocol === 'HTTPS')) {
+      const rc = routeConfig(view, gwKey, gatewayRouteName(gwKey, port, l.name), [l], ports);
+      routeConfigs.push(rc);
+      const chain: Json = { name: l.name };
+      if (l.hostname !== null) chain.filter_chain_match = { server_names: [l.hostname] };
+      chain.filters = [hcmFilter(hcm(statPrefix, { rds: rc.name as string }))];
+      chain.transport_socket = tlsSocket(view, l);
+      chains.push(chain);
+    }
+    listeners.push({
+      name: gatewayListenerName(port),
+      address: socketAddress(address, bind),
+      listener_filters: [{
+        name: 'envoy.filters.listener.tls_inspector',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
+      }],
+      filter_chains: chains,
+    });
+  }
+  return { listeners, routeConfigs };
+}
+
+/** Cluster names a set of route configurations sends traffic to. */
+export function referencedClusters(routeConfigs: readonly Json[]): Set<string> {
+  const out = new Set<string>();
+  for (const rc of routeConfigs) {
+    for (const vh of (rc.virtual_hosts as Json[] | undefined) ?? []) {
+      for (const r of (vh.routes as Json[] | undefined) ?? []) {
+        const a = r.route as Json | undefined;
+        if (!a) continue;
+        if (typeof a.cluster === 'string') out.add(a.cluster);
+        const wc = a.weighted_clusters as { clusters: { name: string }[] } | undefined;
+        for (const c of wc?.clusters ?? []) out.add(c.name);
+      }
+    }
+  }
+  return out;
+}

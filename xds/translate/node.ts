@@ -1,0 +1,136 @@
+// Reads a connecting node's identity from its xDS Node (id, cluster, metadata.pilotfish), the contract between sidecars and the control plane.
+import { isIP } from 'node:net';
+
+/**
+ * Node metadata shape (Node.metadata, a google.protobuf.Struct):
+ *
+ *   { "pilotfish": {
+ *       "service": "orders", "namespace": "default", "serviceAccount": "orders",
+ *       "address": "127.0.0.1",                 // where other sidecars reach this one (default 127.0.0.1)
+ *       "ports": { "http": 8081 },               // service port name -> the app's local port
+ *       "inboundPort": 15006,                    // or { "http": 15006 }: inbound listener port(s); absent = no inbound listener
+ *       "outboundPort": 15001,                   // outbound HTTP listener (default 15001; 0 = none)
+ *       "dependencies": ["payments", "shop/*"],  // services it calls ("name", "ns/name", "ns/*"); absent = all
+ *       "gateway": "public",                     // this node is the Gateway default/public (north-south)
+ *       "gatewayPorts": { "80": 18080 }          // Gateway listener port -> port to bind (local mode)
+ *   } }
+ */
+export interface NodeIdentity {
+  readonly id: string;
+  readonly cluster: string;
+  readonly service: string | null;
+  readonly namespace: string;
+  readonly serviceAccount: string | null;
+  readonly address: string;
+  readonly ports: Readonly<Record<string, number>>;
+  /** Inbound listener port per service port name; "*" applies to the only/first port. */
+  readonly inboundPorts: Readonly<Record<string, number>>;
+  readonly outboundPort: number;
+  readonly dependencies: readonly string[] | null;
+  readonly gateway: string | null;
+  readonly gatewayPorts: Readonly<Record<string, number>>;
+  /** Problems found in the metadata (shown in /debug/syncz; the node is served with what could be read). */
+  readonly problems: readonly string[];
+}
+
+/** Converts a google.protobuf.Struct as decoded by proto-loader (keepCase, oneofs) to plain JSON. */
+export function structToJson(s: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = (s as { fields?: Record<string, unknown> } | null | undefined)?.fields;
+  if (!fields) return out;
+  for (const [k, v] of Object.entries(fields)) out[k] = valueToJson(v);
+  return out;
+}
+
+function valueToJson(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  // protobufjs defines google.protobuf.Value with camelCase fields even under keepCase; accept both spellings.
+  const o = v as Record<string, unknown>;
+  const kind = typeof o.kind === 'string' ? o.kind : Object.keys(o).find((k) => o[k] !== undefined && o[k] !== null && k !== 'kind');
+  const field = (camel: string, snake: string) => o[camel] ?? o[snake];
+  switch (kind) {
+    case 'nullValue': case 'null_value': return null;
+    case 'numberValue': case 'number_value': return Number(field('numberValue', 'number_value'));
+    case 'stringValue': case 'string_value': return field('stringValue', 'string_value');
+    case 'boolValue': case 'bool_value': return field('boolValue', 'bool_value');
+    case 'structValue': case 'struct_value': return structToJson(field('structValue', 'struct_value'));
+    case 'listValue': case 'list_value':
+      return ((field('listValue', 'list_value') as { values?: unknown[] } | null)?.values ?? []).map(valueToJson);
+    default: return null;
+  }
+}
+
+function portNumber(v: unknown): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? v : null;
+}
+
+function portMap(v: unknown, what: string, problems: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (v === undefined || v === null) return out;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    problems.push(`${what}: expected a mapping of name to port`);
+    return out;
+  }
+  for (const [k, p] of Object.entries(v)) {
+    const n = portNumber(p);
+    if (n === null) problems.push(`${what}.${k}: expected a port number, got ${JSON.stringify(p)}`);
+    else out[k] = n;
+  }
+  return out;
+}
+
+function str(m: Record<string, unknown>, k: string, problems: string[]): string | null {
+  const v = m[k];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v === '') {
+    problems.push(`pilotfish.${k}: expected a non-empty string`);
+    return null;
+  }
+  return v;
+}
+
+/** Builds the identity from Node fields; `metadata` is already plain JSON (see structToJson). */
+export function readNodeIdentity(id: string, cluster: string, metadata: Record<string, unknown>): NodeIdentity {
+  const problems: string[] = [];
+  const raw = metadata.pilotfish;
+  const m = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  if (raw !== undefined && m !== raw) problems.push('pilotfish: expected a mapping');
+  const address = str(m, 'address', problems) ?? '127.0.0.1';
+  if (isIP(address) === 0) problems.push(`pilotfish.address: "${address}" is not an IP address`);
+  let inboundPorts: Record<string, number> = {};
+  if (typeof m.inboundPort === 'number') {
+    const n = portNumber(m.inboundPort);
+    if (n === null) problems.push('pilotfish.inboundPort: expected a port number');
+    else inboundPorts = { '*': n };
+  } else {
+    inboundPorts = portMap(m.inboundPort, 'pilotfish.inboundPort', problems);
+  }
+  let outboundPort = 15001;
+  if (m.outboundPort !== undefined) {
+    if (m.outboundPort === 0) outboundPort = 0;
+    else {
+      const n = portNumber(m.outboundPort);
+      if (n === null) problems.push('pilotfish.outboundPort: expected a port number or 0');
+      else outboundPort = n;
+    }
+  }
+  let dependencies: string[] | null = null;
+  if (Array.isArray(m.dependencies)) dependencies = m.dependencies.filter((d): d is string => typeof d === 'string');
+  else if (m.dependencies !== undefined) problems.push('pilotfish.dependencies: expected a list of service names');
+  const service = str(m, 'service', problems);
+  return {
+    id,
+    cluster,
+    service,
+    namespace: str(m, 'namespace', problems) ?? 'default',
+    serviceAccount: str(m, 'serviceAccount', problems),
+    address: isIP(address) === 0 ? '127.0.0.1' : address,
+    ports: portMap(m.ports, 'pilotfish.ports', problems),
+    inboundPorts,
+    outboundPort,
+    dependencies,
+    gateway: str(m, 'gateway', problems),
+    gatewayPorts: portMap(m.gatewayPorts, 'pilotfish.gatewayPorts', problems),
+    problems,
+  };
+}
