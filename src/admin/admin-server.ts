@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Logger } from 'pino';
 import type { StatsRegistry } from '../observability/stats.ts';
 import type { AdminView, ServerState } from './admin-view.ts';
-import { buildConfigDump, selectResource } from './config-dump.ts';
+import { buildConfigDump, resourceNeedsEds, selectResource } from './config-dump.ts';
 import { renderClustersJson, renderClustersText, renderListenersJson, renderListenersText } from './clusters-page.ts';
 import { renderStatsJson, renderStatsText } from './stats-page.ts';
 
@@ -70,10 +70,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       },
     },
     '/config_dump': {
-      mutates: false, help: 'dump current Envoy configs (experimental)',
-      handler: (url) => {
-        const dump = buildConfigDump(view.current(), view.lastUpdated());
+      mutates: false, help: 'dump current Envoy configs (experimental) (params: resource, include_eds)',
+      handler: async (url) => {
         const resource = url.searchParams.get('resource');
+        const xds = (await view.xdsDump?.()) ?? null;
+        const includeEds = url.searchParams.has('include_eds') || resourceNeedsEds(resource);
+        const dump = buildConfigDump(view.current(), view.lastUpdated(), { xds, includeEds });
         if (!resource) return json(dump);
         const sel = selectResource(dump, resource);
         return sel ? json(sel) : text(`${resource} not found in config dump\n`, 404);

@@ -55,6 +55,11 @@ export interface AdminView {
   setHealthCheckFailed?(failed: boolean): void;
   /** POST /logging?level=X: change the process log level; false when unknown. */
   setLogLevel?(level: string): boolean;
+  /**
+   * With an xDS source: the dynamic /config_dump sections (xdsConfigDump of src/xds/xds-dump.ts), which then replace
+   * what current() says about dynamic resources. Absent, or null, without xDS.
+   */
+  xdsDump?(): readonly object[] | null | Promise<readonly object[] | null>;
 }
 
 /** Names of the clusters and listeners declared in bootstrap static_resources (the rest came from xDS). */

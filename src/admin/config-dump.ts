@@ -43,11 +43,23 @@ function inlineRouteConfigs(listener: unknown): unknown[] {
   return out;
 }
 
+export interface ConfigDumpOptions {
+  /**
+   * The dynamic sections of an xDS source (Clusters/Listeners/Routes/EndpointsConfigDump with per-resource versions,
+   * warming and error states). When given, they replace what the snapshot would say about dynamic resources.
+   */
+  readonly xds?: readonly object[] | null;
+  /** Envoy's ?include_eds: add the EndpointsConfigDump section. */
+  readonly includeEds?: boolean;
+}
+
 /** The {"configs":[...]} document of GET /config_dump. */
-export function buildConfigDump(snapshot: Snapshot | null, lastUpdatedMs: number | null): { configs: Json[] } {
+export function buildConfigDump(snapshot: Snapshot | null, lastUpdatedMs: number | null, opts: ConfigDumpOptions = {}): { configs: Json[] } {
   if (!snapshot) return { configs: [] };
+  const xds = opts.xds ?? null;
   const lastUpdated = new Date(lastUpdatedMs ?? Date.now()).toISOString();
-  const version = snapshot.version;
+  // With an xDS source the snapshot's dynamic resources (and its combined version) are reported from the source instead.
+  const version = xds ? 'static' : snapshot.version;
   const src = snapshot.source;
   const statics = staticResourceNames(src.bootstrap);
   const nameOf = (r: unknown): string => String((r as { name?: unknown } | null)?.name ?? '');
@@ -57,7 +69,7 @@ export function buildConfigDump(snapshot: Snapshot | null, lastUpdatedMs: number
   const staticClusters = src.clusters.filter((c) => statics.clusters.has(nameOf(c)));
   const dynClusters = src.clusters.filter((c) => !statics.clusters.has(nameOf(c)));
   if (staticClusters.length) clusters.static_clusters = staticClusters.map((c) => ({ cluster: typed(T_CLUSTER, redact(c)), last_updated: lastUpdated }));
-  if (dynClusters.length) {
+  if (dynClusters.length && !xds) {
     clusters.dynamic_active_clusters = dynClusters.map((c) => ({ version_info: version, cluster: typed(T_CLUSTER, redact(c)), last_updated: lastUpdated }));
   }
 
@@ -66,7 +78,7 @@ export function buildConfigDump(snapshot: Snapshot | null, lastUpdatedMs: number
   const staticListeners = src.listeners.filter((l) => statics.listeners.has(nameOf(l)));
   const dynListeners = src.listeners.filter((l) => !statics.listeners.has(nameOf(l)));
   if (staticListeners.length) listeners.static_listeners = staticListeners.map((l) => ({ listener: typed(T_LISTENER, redact(l)), last_updated: lastUpdated }));
-  if (dynListeners.length) {
+  if (dynListeners.length && !xds) {
     listeners.dynamic_listeners = dynListeners.map((l) => ({
       name: nameOf(l),
       active_state: { version_info: version, listener: typed(T_LISTENER, redact(l)), last_updated: lastUpdated },
@@ -77,23 +89,61 @@ export function buildConfigDump(snapshot: Snapshot | null, lastUpdatedMs: number
   const inline = src.listeners.flatMap(inlineRouteConfigs);
   if (inline.length) routes.static_route_configs = inline.map((rc) => ({ route_config: typed(T_ROUTE, redact(rc)), last_updated: lastUpdated }));
 
-  return {
-    configs: [
-      { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: redact(src.bootstrap ?? {}), last_updated: lastUpdated },
-      clusters,
-      listeners,
-      routes,
-    ],
+  const configs: Json[] = [
+    { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: redact(src.bootstrap ?? {}), last_updated: lastUpdated },
+    clusters,
+    listeners,
+    routes,
+  ];
+  return { configs: xds ? mergeDynamic(configs, xds, opts.includeEds ?? false) : configs };
+}
+
+/** Envoy's order of the config dump sections. */
+const SECTION_ORDER = ['BootstrapConfigDump', 'ClustersConfigDump', 'EndpointsConfigDump', 'ListenersConfigDump', 'RoutesConfigDump'].map((t) => `${ADMIN}${t}`);
+
+/** Proto3 JSON leaves out defaults: empty lists and strings. */
+function isDefault(v: unknown): boolean {
+  return v === '' || (Array.isArray(v) && v.length === 0);
+}
+
+/** Merges the xDS sections into the static ones of the same type (version_info first, static_* then dynamic_*). */
+function mergeDynamic(configs: readonly Json[], xds: readonly object[], includeEds: boolean): Json[] {
+  const out = [...configs];
+  for (const section of xds as readonly Json[]) {
+    const type = String(section['@type'] ?? '');
+    if (type === `${ADMIN}EndpointsConfigDump` && !includeEds) continue;
+    const fields = Object.entries(section).filter(([k, v]) => k !== '@type' && !isDefault(v));
+    const i = out.findIndex((c) => c['@type'] === type);
+    const base = i >= 0 ? out[i] : { '@type': type };
+    const { '@type': _, version_info: staticVersion, ...rest } = base;
+    const version = fields.find(([k]) => k === 'version_info')?.[1] ?? staticVersion;
+    const merged: Json = { '@type': type, ...(version !== undefined ? { version_info: version } : {}), ...rest };
+    for (const [k, v] of fields) if (k !== 'version_info') merged[k] = v;
+    if (i >= 0) out[i] = merged;
+    else out.push(merged);
+  }
+  const rank = (c: Json): number => {
+    const r = SECTION_ORDER.indexOf(String(c['@type']));
+    return r < 0 ? SECTION_ORDER.length : r;
   };
+  return out.sort((a, b) => rank(a) - rank(b));
 }
 
 const ITEM_TYPES: Readonly<Record<string, string>> = {
   static_clusters: 'ClustersConfigDump.StaticCluster',
   dynamic_active_clusters: 'ClustersConfigDump.DynamicCluster',
+  dynamic_warming_clusters: 'ClustersConfigDump.DynamicCluster',
   static_listeners: 'ListenersConfigDump.StaticListener',
   dynamic_listeners: 'ListenersConfigDump.DynamicListener',
   static_route_configs: 'RoutesConfigDump.StaticRouteConfig',
+  dynamic_route_configs: 'RoutesConfigDump.DynamicRouteConfig',
+  dynamic_endpoint_configs: 'EndpointsConfigDump.DynamicEndpointConfig',
 };
+
+/** Whether GET /config_dump?resource=X needs the EndpointsConfigDump section (Envoy includes it for that field). */
+export function resourceNeedsEds(resource: string | null): boolean {
+  return resource === 'dynamic_endpoint_configs';
+}
 
 /** GET /config_dump?resource=X: the items of one repeated field, each typed; null when the field name is unknown. */
 export function selectResource(dump: { configs: Json[] }, resource: string): { configs: Json[] } | null {

@@ -12,6 +12,8 @@ export interface EngineViewOptions {
   /** Called by POST /quitquitquit. */
   readonly onQuit: () => void;
   readonly logger: Logger;
+  /** The xDS source's dynamic /config_dump sections (see AdminView.xdsDump); absent without xDS. */
+  readonly xdsDump?: () => readonly object[] | null;
 }
 
 export function createEngineView(engine: ProxyEngine, o: EngineViewOptions): AdminView {
@@ -37,5 +39,6 @@ export function createEngineView(engine: ProxyEngine, o: EngineViewOptions): Adm
       o.logger.level = l;
       return true;
     },
+    ...(o.xdsDump ? { xdsDump: o.xdsDump } : {}),
   };
 }

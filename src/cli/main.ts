@@ -1,8 +1,9 @@
-// The `pilotfish` command line: dispatches subcommands (proxy) and prints the top-level help.
+// The `pilotfish` command line: dispatches subcommands (proxy, control-plane) and prints the top-level help.
 import { packageVersion } from './version.ts';
 
 const COMMANDS: readonly (readonly [string, string])[] = [
   ['proxy', 'run the sidecar proxy from an Envoy v3 bootstrap (Envoy-compatible flags; see pilotfish proxy --help)'],
+  ['control-plane', 'serve xDS to sidecars from Kubernetes-shaped YAML (see pilotfish control-plane --help)'],
   ['help', 'show this help'],
 ];
 
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     if (cmd === 'help' && rest[0] === 'proxy') return runProxyCommand(['--help']);
+    if (cmd === 'help' && rest[0] === 'control-plane') return runControlPlane(['--help']);
     process.stdout.write(topHelp());
     return 0;
   }
@@ -38,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'proxy') return runProxyCommand(rest);
+  if (cmd === 'control-plane') return runControlPlane(rest);
   if (cmd.startsWith('-')) return runProxyCommand(argv);
   process.stderr.write(`pilotfish: unknown command "${cmd}" (see pilotfish --help)\n`);
   return 2;
@@ -46,4 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 async function runProxyCommand(argv: readonly string[]): Promise<number> {
   const { runProxy } = await import('./proxy-command.ts');
   return runProxy(argv);
+}
+
+/** The control plane lives in xds/ (loaded only for this command). */
+async function runControlPlane(argv: readonly string[]): Promise<number> {
+  const { runControlPlaneCommand } = await import('../../xds/control-plane.ts');
+  return runControlPlaneCommand([...argv]);
 }

@@ -1,6 +1,7 @@
-// `pilotfish proxy`: validate the bootstrap, then serve it in-process (concurrency 1) or with worker processes, until told to quit.
+// `pilotfish proxy`: validate the bootstrap, then serve it (and its xDS config) in-process or with worker processes, until told to quit.
 import type { Logger } from 'pino';
 import type { Snapshot } from '../model/types.ts';
+import type { XdsSource } from '../xds/xds-source.ts';
 import { startAdminServer } from '../admin/admin-server.ts';
 import type { ServerInfo, ServerState } from '../admin/admin-view.ts';
 import { createEngineView } from '../admin/engine-view.ts';
@@ -12,6 +13,7 @@ import { DRAIN_GRACE_MS, onShutdownSignals, quitTrigger, settleWithin, writeAdmi
 import { loadConfig, loadModelApi } from './load-config.ts';
 import { parseProxyArgs, proxyHelp, type ProxyOptions } from './proxy-args.ts';
 import { serverVersionString } from './version.ts';
+import { loadXdsModule, type XdsModule } from './xds-loader.ts';
 
 /** Seams for tests; production uses the defaults. */
 export interface ProxyDeps {
@@ -68,23 +70,47 @@ export async function runProxy(argv: readonly string[], deps: ProxyDeps = {}): P
     for (const e of loaded.errors) err(`${e}\n`);
     return 1;
   }
+  // dynamic_resources is checked up front, so a bad one stops everything before the admin or a worker starts.
+  const xds = await loadXdsModule(loaded.doc);
+  if (xds) {
+    const check = xds.checkDynamicResources(loaded.doc);
+    if (o.mode === 'validate') for (const w of check.warnings) err(`warning: ${w}\n`); // serving logs them when the source starts
+    if (check.errors.length) {
+      for (const e of check.errors) err(`${e}\n`);
+      return 1;
+    }
+  }
   if (o.mode === 'validate') {
     out(`configuration '${o.configPath ?? '--config-yaml'}' OK\n`);
     return 0;
   }
   if (o.concurrency > 1) {
     const { runPrimary } = await import('../server/workers.ts');
-    return runPrimary({ options: o, doc: loaded.doc, snapshot: loaded.snapshot, logger, deps, err });
+    return runPrimary({ options: o, doc: loaded.doc, snapshot: loaded.snapshot, xds: xds !== null, logger, deps, err });
   }
-  return serveInProcess(o, loaded.snapshot, logger, deps, err);
+  return serveInProcess(o, { doc: loaded.doc, snapshot: loaded.snapshot, xds }, logger, deps, err);
 }
 
-async function serveInProcess(o: ProxyOptions, snapshot: Snapshot, logger: Logger, deps: ProxyDeps, err: (t: string) => void): Promise<number> {
+/** What serveInProcess serves: the compiled static bootstrap, and with dynamic_resources the xDS client to fetch the rest. */
+interface ServeConfig {
+  readonly doc: unknown;
+  readonly snapshot: Snapshot;
+  readonly xds: XdsModule | null;
+}
+
+/**
+ * Serves in this process. Without dynamic_resources the snapshot is applied and the server is LIVE at once; with it,
+ * an xDS source applies the static part, then the control plane's config, and the server is PRE_INITIALIZING (so
+ * /ready answers 503) until the first complete config or the initial fetch timeout, as Envoy does.
+ */
+async function serveInProcess(o: ProxyOptions, cfg: ServeConfig, logger: Logger, deps: ProxyDeps, err: (t: string) => void): Promise<number> {
+  const { snapshot, xds } = cfg;
   const startTimeMs = Date.now();
   const drainTimeMs = o.drainTimeS * 1000;
   const stats = new StatsRegistry();
   let state: ServerState = 'PRE_INITIALIZING';
   let lastUpdated: number | null = null;
+  let source: XdsSource | null = null;
   const info: ServerInfo = { version: serverVersionString(), startTimeMs, commandLineOptions: commandLineOptions(o) };
 
   const createEngine = await loadEngineFactory(deps.engineModule);
@@ -93,6 +119,7 @@ async function serveInProcess(o: ProxyOptions, snapshot: Snapshot, logger: Logge
   const view = createEngineView(engine, {
     state: () => state, serverInfo: () => info, lastUpdated: () => lastUpdated, drainTimeMs, logger,
     onQuit: () => quit.fire('quitquitquit'),
+    ...(xds ? { xdsDump: () => (source ? xds.xdsConfigDump(source.dump()) : null) } : {}),
   });
 
   const adminAddress = snapshot.admin?.address ?? DEFAULT_ADMIN_ADDRESS;
@@ -117,21 +144,34 @@ async function serveInProcess(o: ProxyOptions, snapshot: Snapshot, logger: Logge
   const uninstall = deps.handleSignals === false ? () => undefined : onShutdownSignals(quit, () => process.exit(1));
 
   try {
-    await engine.apply(snapshot);
+    if (xds) source = await xds.startXdsSource({ bootstrap: cfg.doc, staticSnapshot: snapshot, engine, logger });
+    else await engine.apply(snapshot);
     lastUpdated = Date.now();
   } catch (e) {
-    err(`pilotfish: cannot start: ${(e as Error).message}\n`);
+    if (xds && e instanceof xds.XdsBootstrapError) for (const line of e.errors) err(`${line}\n`);
+    else err(`pilotfish: cannot start: ${(e as Error).message}\n`);
     logger.error({ err: e }, 'startup failed');
     await engine.drain(0).catch(() => undefined);
     await admin.close();
     uninstall();
     return 1;
   }
-  state = 'LIVE';
-  logger.info({ listeners: engine.listeners(), admin: admin.port }, 'ready');
+  const live = (): void => {
+    if (state !== 'PRE_INITIALIZING') return;
+    state = 'LIVE';
+    logger.info({ listeners: engine.listeners(), admin: admin.port }, 'ready');
+  };
+  if (source) {
+    logger.info({ admin: admin.port }, 'waiting for the first complete xDS config');
+    void source.ready.then(live);
+  } else {
+    live();
+  }
 
   const reason = await quit.reason;
   state = 'DRAINING';
+  // No config changes while draining: the ADS stream goes first (an apply in progress is waited for, within bounds).
+  if (source) await settleWithin(source.close().catch((e: unknown) => logger.error({ err: e }, 'closing the xDS source failed')), DRAIN_GRACE_MS);
   logger.info({ reason, drainTimeMs }, 'shutting down: draining');
   const drain = engine.drain(drainTimeMs).catch((e: unknown) => logger.error({ err: e }, 'drain failed'));
   if (!(await settleWithin(drain, drainTimeMs + DRAIN_GRACE_MS))) logger.warn({ drainTimeMs }, 'drain did not finish in time; exiting anyway');

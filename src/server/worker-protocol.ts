@@ -4,7 +4,7 @@ import type { ProxyOptions } from '../cli/proxy-args.ts';
 import type { StatsJSON } from '../observability/stats.ts';
 import type { BoundListener } from './types.ts';
 
-export type QueryKind = 'stats' | 'listeners' | 'clusters' | 'stopListening';
+export type QueryKind = 'stats' | 'listeners' | 'clusters' | 'stopListening' | 'xdsDump';
 
 /** primary → worker */
 export type ToWorker =
@@ -17,9 +17,13 @@ export type ToWorker =
 /** worker → primary */
 export type FromWorker =
   | { readonly pf: 'hello' }
-  | { readonly pf: 'ready' }
+  /** Serving (the static part at least); `xds` when the worker also runs an xDS source, which reports 'xdsReady' later. */
+  | { readonly pf: 'ready'; readonly xds: boolean }
+  /** The worker's xDS source has its first complete config (or its initial fetch timed out). */
+  | { readonly pf: 'xdsReady' }
   | { readonly pf: 'fatal'; readonly message: string }
-  | { readonly pf: 'reply'; readonly id: number; readonly data: StatsJSON | readonly BoundListener[] | readonly ClusterStatus[] | null };
+  /** data of an 'xdsDump' query: the dynamic /config_dump sections (xdsConfigDump). */
+  | { readonly pf: 'reply'; readonly id: number; readonly data: StatsJSON | readonly BoundListener[] | readonly ClusterStatus[] | readonly object[] | null };
 
 function hasTag(m: unknown): boolean {
   return typeof m === 'object' && m !== null && typeof (m as { pf?: unknown }).pf === 'string';

@@ -1,13 +1,15 @@
-// One proxy worker process: compiles the config the primary sends, runs an engine on it, answers the primary's IPC queries.
+// One proxy worker process: compiles the config the primary sends, runs an engine (and its own xDS source) on it, answers IPC queries.
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { clusterStatuses } from '../admin/admin-view.ts';
 import { compileDoc, loadModelApi } from '../cli/load-config.ts';
+import { loadXdsModule, type XdsModule } from '../cli/xds-loader.ts';
 import { createLogger, flushAccessLogs, pinoLevel, setAccessLogFlushInterval } from '../observability/access-log.ts';
 import { updateMemoryStats } from '../observability/server-stats.ts';
 import { StatsRegistry } from '../observability/stats.ts';
 import { loadEngineFactory } from './engine-factory.ts';
 import { DRAIN_GRACE_MS, settleWithin } from './shutdown.ts';
+import type { XdsSource } from '../xds/xds-source.ts';
 import type { ProxyEngine } from './types.ts';
 import { isToWorker, type FromWorker, type ToWorker } from './worker-protocol.ts';
 
@@ -50,33 +52,51 @@ export async function runWorker(): Promise<void> {
 
   const stats = new StatsRegistry();
   let engine: ProxyEngine;
+  let xds: XdsModule | null = null;
+  let source: XdsSource | null = null;
   try {
     engine = (await loadEngineFactory(start.engineModule))({ stats, logger });
-    await engine.apply(snapshot);
+    // Each worker runs its own xDS source (see workers.ts); it applies the static part itself.
+    xds = await loadXdsModule(start.doc);
+    if (xds) source = await xds.startXdsSource({ bootstrap: start.doc, staticSnapshot: snapshot, engine, logger });
+    else await engine.apply(snapshot);
   } catch (e) {
-    return fatal((e as Error).message);
+    return fatal(xds && e instanceof xds.XdsBootstrapError ? e.errors.join('\n') : (e as Error).message);
   }
-  process.on('message', (m: unknown) => { if (isToWorker(m)) void handle(engine, stats, logger, m); });
+  const w: WorkerContext = { engine, stats, logger, source, xds };
+  process.on('message', (m: unknown) => { if (isToWorker(m)) void handle(w, m); });
   process.on('disconnect', () => {
     // The primary is gone: nobody will coordinate a drain, so finish quickly.
-    void finish(engine, Math.min(o.drainTimeS * 1000, 1000), logger);
+    void finish(w, Math.min(o.drainTimeS * 1000, 1000));
   });
-  send({ pf: 'ready' });
+  send({ pf: 'ready', xds: source !== null });
+  if (source) void source.ready.then(() => send({ pf: 'xdsReady' }));
   logger.debug({ listeners: engine.listeners() }, 'worker ready');
+}
+
+interface WorkerContext {
+  readonly engine: ProxyEngine;
+  readonly stats: StatsRegistry;
+  readonly logger: Logger;
+  readonly source: XdsSource | null;
+  readonly xds: XdsModule | null;
 }
 
 let finishing = false;
 
-async function finish(engine: ProxyEngine, timeoutMs: number, logger: Logger): Promise<void> {
+async function finish({ engine, logger, source }: WorkerContext, timeoutMs: number): Promise<void> {
   if (finishing) return;
   finishing = true;
+  // No config changes while draining: the ADS stream goes first.
+  if (source) await settleWithin(source.close().catch((e: unknown) => logger.error({ err: e }, 'closing the xDS source failed')), DRAIN_GRACE_MS);
   const drain = engine.drain(timeoutMs).catch((e: unknown) => logger.error({ err: e }, 'drain failed'));
   if (!(await settleWithin(drain, timeoutMs + DRAIN_GRACE_MS))) logger.warn({ timeoutMs }, 'drain did not finish in time; exiting anyway');
   await flushAccessLogs();
   process.exit(0);
 }
 
-async function handle(engine: ProxyEngine, stats: StatsRegistry, logger: Logger, m: ToWorker): Promise<void> {
+async function handle(w: WorkerContext, m: ToWorker): Promise<void> {
+  const { engine, stats, logger } = w;
   switch (m.pf) {
     case 'query': {
       let data: Extract<FromWorker, { pf: 'reply' }>['data'] = null;
@@ -85,6 +105,7 @@ async function handle(engine: ProxyEngine, stats: StatsRegistry, logger: Logger,
         else if (m.what === 'listeners') data = engine.listeners();
         else if (m.what === 'clusters') data = clusterStatuses(engine.clusters(), engine.current());
         else if (m.what === 'stopListening') await engine.stopListening();
+        else if (m.what === 'xdsDump') data = w.source && w.xds ? w.xds.xdsConfigDump(w.source.dump()) : null;
       } catch (e) {
         logger.error({ err: e, what: m.what }, 'worker query failed');
       }
@@ -96,7 +117,7 @@ async function handle(engine: ProxyEngine, stats: StatsRegistry, logger: Logger,
       engine.drain(m.timeoutMs).catch((e: unknown) => logger.error({ err: e }, 'drain failed'));
       return;
     case 'drain':
-      await finish(engine, m.timeoutMs, logger);
+      await finish(w, m.timeoutMs);
       return;
     case 'logLevel': {
       const l = pinoLevel(m.level);

@@ -1,4 +1,10 @@
 // --concurrency N > 1: the primary forks N proxy workers (node:cluster, kernel-distributed sockets), runs the admin server and aggregates.
+//
+// With dynamic_resources every worker runs its own xDS source (its own ADS stream to the control plane, same node):
+// the simple, robust choice — no config relay through the primary, a worker restarted after a crash fetches its config
+// like a fresh sidecar, and each worker ACKs only what its own engine applied. The cost is N streams per sidecar
+// instead of one. The primary is LIVE once every worker has its first complete config; its /config_dump shows the
+// xDS state of the first worker that answers.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -19,6 +25,8 @@ export interface PrimaryContext {
   readonly options: ProxyOptions;
   readonly doc: unknown;
   readonly snapshot: Snapshot;
+  /** The bootstrap has dynamic_resources: each worker runs an xDS source. */
+  readonly xds: boolean;
   readonly logger: Logger;
   readonly deps: ProxyDeps;
   readonly err: (text: string) => void;
@@ -28,6 +36,8 @@ interface Slot {
   readonly index: number;
   worker: Worker;
   ready: boolean;
+  /** Serving its full config: ready, and with xDS its first complete config arrived. */
+  live: boolean;
   startedAt: number;
 }
 
@@ -63,6 +73,7 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
     const worker = cluster.fork({ PILOTFISH_WORKER_INDEX: String(slot.index) });
     slot.worker = worker;
     slot.ready = false;
+    slot.live = false;
     slot.startedAt = Date.now();
     worker.on('message', (m: unknown) => {
       if (isFromWorker(m) && slot.worker === worker) onMessage(slot, m);
@@ -77,9 +88,14 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
         return;
       case 'ready':
         slot.ready = true;
+        slot.live = !m.xds;
         if (draining) { send(slot.worker, { pf: 'drain', timeoutMs: drainTimeMs }); return; } // its drain request arrived too early
         if (!startupDone && slots.length === n && slots.every((s) => s.ready)) { startupDone = true; startupResult(null); }
         if (startupDone) logger.info({ worker: slot.worker.id, index: slot.index }, 'worker ready');
+        return;
+      case 'xdsReady':
+        slot.live = true;
+        logger.info({ worker: slot.worker.id, index: slot.index, live: slots.filter((s) => s.live).length }, 'worker has its xDS config');
         return;
       case 'fatal':
         logger.error({ worker: slot.worker.id, message: m.message }, 'worker failed');
@@ -95,6 +111,7 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
   const onExit = (slot: Slot, worker: Worker, code: number | null, signal: string | null): void => {
     if (slot.worker !== worker) return;
     slot.ready = false;
+    slot.live = false;
     if (draining) return;
     if (!startupDone) {
       startupDone = true;
@@ -115,7 +132,7 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
     send(slot.worker, { pf: 'query', id, what });
   });
 
-  const state = (): ServerState => (draining ? 'DRAINING' : slots.length === n && slots.every((s) => s.ready) && startupDone ? 'LIVE' : 'PRE_INITIALIZING');
+  const state = (): ServerState => (draining ? 'DRAINING' : slots.length === n && slots.every((s) => s.ready && s.live) && startupDone ? 'LIVE' : 'PRE_INITIALIZING');
 
   const view: AdminView = {
     current: () => ctx.snapshot,
@@ -136,6 +153,16 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
       else await Promise.all(slots.map((s) => ask(s, 'stopListening')));
     },
     quit: () => quit.fire('quitquitquit'),
+    ...(ctx.xds ? {
+      // The first worker that answers: every worker has its own ADS stream, normally all at the same versions.
+      xdsDump: async () => {
+        for (const s of slots) {
+          const r = await ask(s, 'xdsDump');
+          if (r) return r as object[];
+        }
+        return null;
+      },
+    } : {}),
     setLogLevel: (level) => {
       const l = pinoLevel(level);
       if (!l) return false;
@@ -165,7 +192,7 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
 
   const uninstall = ctx.deps.handleSignals === false ? () => undefined : onShutdownSignals(quit, () => process.exit(1));
   for (let index = 0; index < n; index++) {
-    const slot = { index, ready: false, startedAt: 0 } as Slot; // `worker` is set by spawnInto just below
+    const slot = { index, ready: false, live: false, startedAt: 0 } as Slot; // `worker` is set by spawnInto just below
     slots.push(slot);
     spawnInto(slot);
   }

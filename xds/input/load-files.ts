@@ -56,6 +56,9 @@ export function parseYamlText(file: string, text: string): { docs: RawDoc[]; err
   return { docs, errors };
 }
 
+/** Parsed documents by file, reused while the file's text is unchanged (large inputs re-parse only what changed). */
+const parsedCache = new Map<string, { text: string; docs: RawDoc[]; errors: InputError[] }>();
+
 /** Reads every input path. A missing path is an error naming it. */
 export async function loadInputs(paths: readonly string[]): Promise<LoadedInput> {
   const files: string[] = [];
@@ -76,9 +79,15 @@ export async function loadInputs(paths: readonly string[]): Promise<LoadedInput>
       errors.push({ file: f, doc: 0, kind: '', name: '', field: '', message: `cannot read file: ${(err as Error).message}` });
       continue;
     }
-    const r = parseYamlText(f, text);
+    let r = parsedCache.get(f);
+    if (!r || r.text !== text) {
+      r = { text, ...parseYamlText(f, text) };
+      parsedCache.set(f, r);
+    }
     docs.push(...r.docs);
     errors.push(...r.errors);
   }
+  const live = new Set(files);
+  for (const f of parsedCache.keys()) if (!live.has(f)) parsedCache.delete(f);
   return { docs, errors, files };
 }

@@ -76,9 +76,12 @@ class Inbox<T extends { type_url: string }> {
   }
 }
 
+/** Each client gets its own connection (like separate sidecars would), and may receive large responses. */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+
 async function adsClient(address: string): Promise<grpc.Client & Record<string, (...a: unknown[]) => unknown>> {
   const Svc = await adsService();
-  return new Svc(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+  return new Svc(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 }
 
 export class SotwClient {
