@@ -104,6 +104,7 @@ function request<T>(child: ChildProcess, msg: { kind: string }, reply: string): 
   });
 }
 
+const progress = (s: string) => process.stderr.write(`[scale] ${s}\n`);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
@@ -116,9 +117,10 @@ async function main(): Promise<void> {
     if (m.kind === 'pushed') pushes.push({ generation: m.generation!, ms: m.ms! });
   });
   const t0 = performance.now();
-  const ready = await new Promise<{ xdsPort: number }>((resolve) => child.once('message', (m) => resolve(m as { xdsPort: number })));
+  const ready = await new Promise<{ xdsPort: number; statusPort: number }>((resolve) => child.once('message', (m) => resolve(m as { xdsPort: number; statusPort: number })));
   const startMs = performance.now() - t0;
   const idle = await request<{ rss: number }>(child, { kind: 'mem' }, 'mem');
+  progress(`control plane ready in ${Math.round(startMs)} ms`);
 
   let waiting: { check: () => boolean; resolve: () => void } | null = null;
   const onAck = () => {
@@ -139,11 +141,20 @@ async function main(): Promise<void> {
     const meta = { pilotfish: { service: svcName(i), namespace: 'default', ports: { http: 20_000 + i }, inboundPort: 30_000 + i } };
     sidecars.push(new Sidecar(await SotwClient.connect(`127.0.0.1:${ready.xdsPort}`, { id: `sidecar-${i}`, metadata: meta }), onAck));
   }
+  progress(`${STREAMS} streams connected`);
   sidecars.forEach((s) => void s.run(edsNames));
   await until(() => sidecars.every((s) => TYPES.every((t) => s.acks.get(t)!.count > 0)));
   const initialMs = performance.now() - tc;
-  // Announced endpoints trigger one more EDS round; let it settle before measuring changes.
-  await until(() => pushes.length > 0 && sidecars.every((s) => s.acks.get('EDS')!.count >= 2));
+  progress(`initial sync ${Math.round(initialMs)} ms`);
+  // Announced endpoints cause more EDS rounds while streams connect; wait until /debug/syncz shows everyone SYNCED, twice.
+  let stable = 0;
+  while (stable < 2) {
+    await new Promise((r) => setTimeout(r, 200));
+    const sz = await (await fetch(`http://127.0.0.1:${ready.statusPort}/debug/syncz`)).json() as { connections: { types: Record<string, { state: string }> }[] };
+    const ok = sz.connections.length === STREAMS && sz.connections.every((c) => TYPES.every((t) => c.types[t]?.state === 'SYNCED'));
+    stable = ok ? stable + 1 : 0;
+  }
+  progress('all streams SYNCED');
   await request(child, { kind: 'gc' }, 'gc');
   const synced = await request<{ rss: number; heapUsed: number }>(child, { kind: 'mem' }, 'mem');
 
@@ -156,9 +167,9 @@ async function main(): Promise<void> {
     await until(() => sidecars.every((s, i) => s.acks.get(type)!.count > before[i]));
     const end = performance.now();
     const lat = sidecars.map((s) => s.acks.get(type)!.at - start).sort((a, b) => a - b);
-    const others = TYPES.filter((t) => t !== type);
     const push = pushes.slice(pushedBefore).map((p) => p.ms).reduce((a, b) => a + b, 0);
-    rows.push([name, type, `${push} ms`, `${Math.round(lat[Math.floor(lat.length / 2)])} ms`, `${Math.round(end - start)} ms`, others.join('/')]);
+    progress(`${name}: ${Math.round(end - start)} ms`);
+    rows.push([name, type, `${push} ms`, `${Math.round(lat[Math.floor(lat.length / 2)])} ms`, `${Math.round(end - start)} ms`]);
   };
   await scenario('endpoint change (1 EndpointSlice)', 'EDS', hotFile('10.99.0.2', 50, 100));
   await scenario('route change (HTTPRoute weights)', 'RDS', hotFile('10.99.0.2', 70, 100));
@@ -173,7 +184,8 @@ async function main(): Promise<void> {
   console.log(`\ncontrol-plane RSS: idle ${mb(idle.rss)}, ${STREAMS} streams synced (after GC) ${mb(synced.rss)} (heap ${mb(synced.heapUsed)}), after changes ${mb(after.rss)}, peak ${mb(after.peakRss)}`);
 
   for (const s of sidecars) s.client.close();
-  await request(child, { kind: 'stop' }, 'never').catch(() => undefined);
+  child.send({ kind: 'stop' });
+  await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }
 
