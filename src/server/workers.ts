@@ -60,7 +60,8 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
   const slots: Slot[] = [];
 
   cluster.schedulingPolicy = cluster.SCHED_NONE; // the kernel distributes connections over the shared listening sockets
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), args: [] });
+  // Workers inherit the primary's V8 flags (e.g. the small young generation bin/pilotfish asks for).
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), args: [], execArgv: process.execArgv });
 
   let startupDone = false;
   let startupResult!: (error: string | null) => void;

@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pilotfish-scale-'));
   writeInputs(dir);
   writeFileSync(path.join(dir, 'hot.yaml'), hotFile('10.99.0.1', 50, 100));
-  const child = fork(path.join(import.meta.dirname, 'cp-child.ts'), [dir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(import.meta.dirname, 'cp-child.ts'), [dir], { execArgv: ['--expose-gc', ...(process.env.CP_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CP_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pushes: { generation: number; ms: number }[] = [];
   child.on('message', (m: { kind: string; generation?: number; ms?: number }) => {
     if (m.kind === 'pushed') pushes.push({ generation: m.generation!, ms: m.ms! });

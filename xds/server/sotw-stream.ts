@@ -13,6 +13,8 @@ interface TypeState {
   /** name -> hash of what the last responses carried (for LDS/CDS: exactly the last full set). */
   sent: Map<string, string> | null;
   lastNonce: string | null;
+  /** Mesh generation the last respond() looked at (nothing can have changed for an unchanged subscription since). */
+  checkedGeneration: number;
 }
 
 /** LDS and CDS responses must carry the complete set; RDS and EDS may carry only what changed. */
@@ -52,7 +54,7 @@ export class SotwStream extends StreamBase {
     }
     let st = this.types.get(type);
     if (!st) {
-      st = { explicit: false, wildcard: false, names: new Set(), sent: null, lastNonce: null };
+      st = { explicit: false, wildcard: false, names: new Set(), sent: null, lastNonce: null, checkedGeneration: -1 };
       this.types.set(type, st);
     }
     const nonce = req.response_nonce ?? '';
@@ -74,24 +76,26 @@ export class SotwStream extends StreamBase {
     }
     // Subscription (xDS protocol, "How the client specifies what resources to return").
     const names = req.resource_names ?? [];
-    const before = new Set(st.names);
     const wasWildcard = st.wildcard;
-    if (names.length === 0) {
-      st.wildcard = !st.explicit;
-      st.names = new Set();
-    } else {
-      st.explicit = true;
-      st.wildcard = names.includes('*');
+    const wildcard = names.length === 0 ? !st.explicit : names.includes('*');
+    const unchanged = wildcard === wasWildcard && names.length - (names.includes('*') ? 1 : 0) === st.names.size && names.every((n) => n === '*' || st.names.has(n));
+    if (unchanged && st.checkedGeneration === this.host.state.generation) return; // a plain ACK: nothing new to send
+    const before = st.names;
+    if (!unchanged) {
+      if (names.length > 0) st.explicit = true;
+      st.wildcard = wildcard;
       st.names = new Set(names.filter((n) => n !== '*'));
+      this.status.subscription(type, st.wildcard, st.names);
     }
-    this.status.subscription(type, st.wildcard, st.names);
-    const added = new Set([...st.names].filter((n) => !before.has(n)));
+    const added = new Set<string>();
+    if (!unchanged) for (const n of st.names) if (!before.has(n)) added.add(n);
     this.respond(type, st, added, st.wildcard && !wasWildcard);
   }
 
   /** Sends a response for `type` if the client lacks anything it subscribes to. */
   private respond(type: ResourceType, st: TypeState, added: ReadonlySet<string>, wildcardAdded: boolean): void {
     if (this.closed) return;
+    st.checkedGeneration = this.host.state.generation;
     if (!st.wildcard && st.names.size === 0) {
       // Unsubscribed from everything: nothing to send; a later subscription starts from scratch.
       if (st.sent !== null) st.sent = new Map();

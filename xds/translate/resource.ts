@@ -26,6 +26,9 @@ export interface Resource {
   readonly body: Json;
   /** 16 hex digits of SHA-256 over the JSON: equal content, equal hash (our builders emit keys in a fixed order). */
   readonly hash: string;
+  /** The hash's two 32-bit halves, for setVersion. */
+  readonly h1: number;
+  readonly h2: number;
 }
 
 export function contentHash(s: string): string {
@@ -33,7 +36,8 @@ export function contentHash(s: string): string {
 }
 
 export function makeResource(type: ResourceType, name: string, body: Json): Resource {
-  return { type, name, body, hash: contentHash(JSON.stringify(body)) };
+  const hash = contentHash(JSON.stringify(body));
+  return { type, name, body, hash, h1: parseInt(hash.slice(0, 8), 16), h2: parseInt(hash.slice(8, 16), 16) };
 }
 
 /**
@@ -46,8 +50,8 @@ export function setVersion(resources: Iterable<Resource>): string {
   let xor = 0;
   for (const r of resources) {
     n += 1;
-    sum = (sum + parseInt(r.hash.slice(0, 8), 16)) >>> 0;
-    xor = (xor ^ parseInt(r.hash.slice(8, 16), 16)) >>> 0;
+    sum = (sum + r.h1) >>> 0;
+    xor = (xor ^ r.h2) >>> 0;
   }
   return `${n.toString(16)}-${sum.toString(16).padStart(8, '0')}${xor.toString(16).padStart(8, '0')}`;
 }

@@ -8,12 +8,13 @@ import { announcementOf, type MeshView } from './mesh-view.ts';
 import { defaultPort, OUTBOUND_ROUTE, outboundClusterName, parseServiceAuthority, portProtocol, serviceHosts } from './names.ts';
 import type { NodeIdentity } from './node.ts';
 import { makeResource, type Resource, type ResourceType } from './resource.ts';
+import { ResourceSet } from './resource-set.ts';
 import { serviceRoutes } from './routes.ts';
 
 /** One node's view of the mesh for one generation. */
 export interface NodeSnapshot {
   /** Resources a wildcard subscription of this type gets. */
-  wildcard(type: ResourceType): ReadonlyMap<string, Resource>;
+  wildcard(type: ResourceType): ResourceSet;
   /** A resource requested by name (may be outside the wildcard set, e.g. an api_listener or any cluster). */
   get(type: ResourceType, name: string): Resource | undefined;
 }
@@ -27,9 +28,9 @@ function byName(list: Iterable<Resource>): Map<string, Resource> {
 export class Translator {
   readonly view: MeshView;
   private readonly clusters = new Map<string, Resource>();
-  private readonly scopes = new Map<string, { rc: Resource; clusters: Map<string, Resource> }>();
+  private readonly scopes = new Map<string, Scope & { rc: Map<string, Resource> }>();
   private readonly named = new Map<string, Resource | null>();
-  private readonly gateways = new Map<string, { listeners: Resource[]; routes: Resource[]; clusters: Map<string, Resource> }>();
+  private readonly gateways = new Map<string, Scope & { listeners: Map<string, Resource>; routes: Map<string, Resource> }>();
   private readonly clas = new Map<string, Resource>();
 
   constructor(view: MeshView) {
@@ -40,6 +41,7 @@ export class Translator {
         this.clusters.set(c.name as string, makeResource('CDS', c.name as string, c));
       }
     }
+    for (const [name, eps] of view.endpoints) this.clas.set(name, makeResource('EDS', name, loadAssignment(name, eps)));
   }
 
   cluster(name: string): Resource | undefined {
@@ -47,13 +49,24 @@ export class Translator {
   }
 
   cla(name: string): Resource | undefined {
-    let r = this.clas.get(name);
-    if (r) return r;
-    const eps = this.view.endpoints.get(name);
-    if (!eps) return undefined;
-    r = makeResource('EDS', name, loadAssignment(name, eps));
-    this.clas.set(name, r);
-    return r;
+    return this.clas.get(name);
+  }
+
+  /** Every outbound cluster / load assignment in the mesh (for diffing generations). */
+  all(type: 'CDS' | 'EDS'): ReadonlyMap<string, Resource> {
+    return type === 'CDS' ? this.clusters : this.clas;
+  }
+
+  private scoped(clusterNames: Iterable<string>): { clusters: Map<string, Resource>; clas: Map<string, Resource> } {
+    const clusters = new Map<string, Resource>();
+    const clas = new Map<string, Resource>();
+    for (const n of [...clusterNames].sort()) {
+      const c = this.clusters.get(n);
+      if (c) clusters.set(n, c);
+      const e = this.clas.get(n);
+      if (e) clas.set(n, e);
+    }
+    return { clusters, clas };
   }
 
   /** Services a node may call: its `dependencies`, or every service. */
@@ -64,7 +77,7 @@ export class Translator {
     return all.filter(([k]) => want.some((w) => w === k || (w.endsWith('/*') && (w === '*/*' || k.startsWith(w.slice(0, -1)))))).map(([, s]) => s);
   }
 
-  private scope(node: NodeIdentity): { rc: Resource; clusters: Map<string, Resource> } {
+  private scope(node: NodeIdentity): Scope & { rc: Map<string, Resource> } {
     const sk = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}`;
     let s = this.scopes.get(sk);
     if (s) return s;
@@ -83,32 +96,22 @@ export class Translator {
     }
     const rcBody = { name: OUTBOUND_ROUTE, virtual_hosts: vhosts };
     for (const c of referencedClusters([rcBody])) clusterNames.add(c);
-    const clusters = new Map<string, Resource>();
-    for (const n of [...clusterNames].sort()) {
-      const c = this.clusters.get(n);
-      if (c) clusters.set(n, c);
-    }
-    s = { rc: makeResource('RDS', OUTBOUND_ROUTE, rcBody), clusters };
+    s = { rc: new Map([[OUTBOUND_ROUTE, makeResource('RDS', OUTBOUND_ROUTE, rcBody)]]), ...this.scoped(clusterNames) };
     this.scopes.set(sk, s);
     return s;
   }
 
-  private gateway(node: NodeIdentity): { listeners: Resource[]; routes: Resource[]; clusters: Map<string, Resource> } {
+  private gateway(node: NodeIdentity): Scope & { listeners: Map<string, Resource>; routes: Map<string, Resource> } {
     const gk = key(node.namespace, node.gateway ?? '');
     const ck = `${gk}|${node.address}|${JSON.stringify(node.gatewayPorts)}`;
     let g = this.gateways.get(ck);
     if (g) return g;
     const gw = this.view.model.gateways.get(gk);
     const res = gw ? gatewayResources(this.view, gw, node.address, node.gatewayPorts) : { listeners: [], routeConfigs: [] };
-    const clusters = new Map<string, Resource>();
-    for (const n of [...referencedClusters(res.routeConfigs)].sort()) {
-      const c = this.clusters.get(n);
-      if (c) clusters.set(n, c);
-    }
     g = {
-      listeners: res.listeners.map((l) => makeResource('LDS', l.name as string, l)),
-      routes: res.routeConfigs.map((r) => makeResource('RDS', r.name as string, r)),
-      clusters,
+      listeners: byName(res.listeners.map((l) => makeResource('LDS', l.name as string, l))),
+      routes: byName(res.routeConfigs.map((r) => makeResource('RDS', r.name as string, r))),
+      ...this.scoped(referencedClusters(res.routeConfigs)),
     };
     this.gateways.set(ck, g);
     return g;
@@ -132,16 +135,17 @@ export class Translator {
     return r ?? undefined;
   }
 
-  /** Builds one node's snapshot. Cheap: shared parts are cached per generation. */
+  /** Builds one node's snapshot. Cheap: shared parts are cached per generation and layered, not copied. */
   snapshot(node: NodeIdentity): NodeSnapshot {
-    const lds: Resource[] = [];
-    const rds: Resource[] = [];
-    const cds = new Map<string, Resource>();
+    const own = { LDS: new Map<string, Resource>(), CDS: new Map<string, Resource>() };
+    let shared: Scope | null = null;
+    let sharedLds: Map<string, Resource> | null = null;
+    let sharedRds: Map<string, Resource> | null = null;
     if (node.gateway !== null) {
       const g = this.gateway(node);
-      lds.push(...g.listeners);
-      rds.push(...g.routes);
-      for (const [n, c] of g.clusters) cds.set(n, c);
+      shared = g;
+      sharedLds = g.listeners;
+      sharedRds = g.routes;
     } else {
       const a = announcementOf(node);
       const svc = a ? this.view.services.get(key(a.namespace, a.service)) : undefined;
@@ -150,34 +154,41 @@ export class Translator {
         const sp = svc.ports.find((p) => p.name === portName) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined);
         const proto = sp ? portProtocol(sp) : portProtocol({ name: portName, appProtocol: null, protocol: 'TCP' });
         const l = inboundListener(node.address, dial, svc.name, proto);
-        lds.push(makeResource('LDS', l.name as string, l));
+        own.LDS.set(l.name as string, makeResource('LDS', l.name as string, l));
         const c = inboundCluster(dial, svc.name, app, proto);
-        cds.set(c.name as string, makeResource('CDS', c.name as string, c));
+        own.CDS.set(c.name as string, makeResource('CDS', c.name as string, c));
       }
       if (node.outboundPort > 0) {
         const s = this.scope(node);
-        lds.push(makeResource('LDS', 'outbound', outboundListener(node.outboundPort)));
-        rds.push(s.rc);
-        for (const [n, c] of s.clusters) cds.set(n, c);
+        shared = s;
+        own.LDS.set('outbound', makeResource('LDS', 'outbound', outboundListener(node.outboundPort)));
+        sharedRds = s.rc;
       }
     }
-    const sets: Record<ResourceType, Map<string, Resource> | null> = { LDS: byName(lds), RDS: byName(rds), CDS: cds, EDS: null };
+    const empty = new Map<string, Resource>();
+    const sets: Record<ResourceType, ResourceSet> = {
+      LDS: new ResourceSet([own.LDS, sharedLds ?? empty]),
+      RDS: new ResourceSet([sharedRds ?? empty]),
+      CDS: new ResourceSet([own.CDS, shared?.clusters ?? empty]),
+      EDS: new ResourceSet([shared?.clas ?? empty]),
+    };
     const self = this;
     return {
-      wildcard(type) {
-        if (type === 'EDS') {
-          sets.EDS ??= byName([...cds.keys()].flatMap((n) => self.cla(n) ?? []));
-        }
-        return sets[type]!;
-      },
+      wildcard: (type) => sets[type],
       get(type, name) {
         switch (type) {
-          case 'LDS': return sets.LDS!.get(name) ?? self.proxyless('LDS', name, node.namespace);
-          case 'RDS': return sets.RDS!.get(name) ?? self.proxyless('RDS', name, node.namespace);
-          case 'CDS': return cds.get(name) ?? self.cluster(name);
+          case 'LDS': return sets.LDS.get(name) ?? self.proxyless('LDS', name, node.namespace);
+          case 'RDS': return sets.RDS.get(name) ?? self.proxyless('RDS', name, node.namespace);
+          case 'CDS': return sets.CDS.get(name) ?? self.cluster(name);
           case 'EDS': return self.cla(name);
         }
       },
     };
   }
+}
+
+/** Clusters (and their load assignments) a group of nodes shares. */
+interface Scope {
+  readonly clusters: Map<string, Resource>;
+  readonly clas: Map<string, Resource>;
 }
