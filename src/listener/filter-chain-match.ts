@@ -19,15 +19,30 @@ export function chainSelectionNeedsPeek(l: ListenerConfig): boolean {
   return chains.some((c) => c.match.serverNames.length > 0 || c.match.transportProtocol !== null || c.match.applicationProtocols.length > 0);
 }
 
-function inRanges(ip: string, ranges: readonly CidrRange[]): number {
-  // Returns the longest matching prefix length, or -1.
-  let best = -1;
+/** One BlockList per prefix length, built once per range list (ranges come from frozen config, so cache by identity). */
+const compiledRanges = new WeakMap<readonly CidrRange[], { prefixLen: number; list: BlockList }[]>();
+
+function compileRanges(ranges: readonly CidrRange[]): { prefixLen: number; list: BlockList }[] {
+  let out = compiledRanges.get(ranges);
+  if (out !== undefined) return out;
+  out = [];
   for (const r of ranges) {
     const list = new BlockList();
-    const family = isIPv6(r.addressPrefix) ? 'ipv6' : 'ipv4';
-    try { list.addSubnet(r.addressPrefix, r.prefixLen, family); } catch { continue; }
-    const ipFamily = isIPv6(ip) ? 'ipv6' : 'ipv4';
-    if (list.check(ip.replace(/^::ffff:/, ''), ip.startsWith('::ffff:') ? 'ipv4' : ipFamily) && r.prefixLen > best) best = r.prefixLen;
+    try { list.addSubnet(r.addressPrefix, r.prefixLen, isIPv6(r.addressPrefix) ? 'ipv6' : 'ipv4'); } catch { continue; }
+    out.push({ prefixLen: r.prefixLen, list });
+  }
+  compiledRanges.set(ranges, out);
+  return out;
+}
+
+/** Returns the longest matching prefix length, or -1. */
+function inRanges(ip: string, ranges: readonly CidrRange[]): number {
+  let best = -1;
+  const mapped = ip.startsWith('::ffff:');
+  const addr = mapped ? ip.slice(7) : ip;
+  const family = mapped || !isIPv6(ip) ? 'ipv4' : 'ipv6';
+  for (const r of compileRanges(ranges)) {
+    if (r.prefixLen > best && r.list.check(addr, family)) best = r.prefixLen;
   }
   return best;
 }
