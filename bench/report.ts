@@ -52,3 +52,14 @@ export function renderReport(header: readonly string[], rows: readonly RowResult
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   return lines.join('\n') + '\n';
 }
+
+/** One row of the xDS scale table; `ok` is null for a measure without a target. */
+export interface XdsRow { readonly measure: string; readonly value: string; readonly target: string; readonly ok: boolean | null }
+
+/** The "xDS scale" section: a measure | value | target table, then notes (skips, per-type detail). */
+export function renderXdsSection(rows: readonly XdsRow[], notes: readonly string[]): string {
+  const lines = ['## xDS scale', '', '| measure | value | target |', '|---|---:|---|'];
+  for (const r of rows) lines.push(`| ${r.measure} | ${r.value} | ${r.target}${r.ok === null ? '' : r.ok ? ' — met' : ' — **missed**'} |`);
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
+  return lines.join('\n') + '\n';
+}

@@ -1,12 +1,14 @@
-// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder and the Pilotfish sidecar (req/s, CO-corrected p50/p99, RSS).
+// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder and the Pilotfish sidecar (req/s, CO-corrected p50/p99, RSS), then xDS scale.
 import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureLatency, measureThroughput, wrkVersion } from './load.ts';
 import { nginxVersion, startNginxProxy, startNginxUpstream } from './nginx.ts';
 import { memoryKiB, pinned, pinningPlan, sampleRss, startProcess, waitListeningLine, type BenchProcess } from './processes.ts';
-import { renderReport, type RowKey, type RowResult } from './report.ts';
+import { renderReport, renderXdsSection, type RowKey, type RowResult, type XdsRow } from './report.ts';
 import { PILOTFISH, startSidecar } from './sidecar.ts';
+import { measureControlPlaneScale } from './xds-control-plane.ts';
+import { measureSidecarScale } from './xds-sidecar-scale.ts';
 
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
 const num = (name: string, dflt: number) => {
@@ -18,7 +20,8 @@ const DURATION = num('BENCH_DURATION', 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const RATE = num('BENCH_RATE', 1000);
-const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar').split(',').map((s) => s.trim()) as RowKey[];
+const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
+const XDS = process.env.BENCH_XDS !== '0';
 const UPSTREAM_KIND = process.env.BENCH_UPSTREAM === 'nginx' ? 'nginx' : 'node';
 const EXPECTED_BODY = 'hello from the bench upstream';
 
@@ -102,6 +105,31 @@ async function measureRow(key: RowKey, upstreamPort: number): Promise<RowResult>
   }
 }
 
+/** The "xDS scale" section: the real sidecar taking 1,000 clusters / 10,000 routes, then the control plane with 200 streams. */
+async function xdsSection(upstreamPort: number): Promise<string> {
+  const rows: XdsRow[] = [];
+  const notes: string[] = [];
+  console.log('xDS scale: sidecar with 1,000 EDS clusters and 10,000 routes over ADS…');
+  if (!fs.existsSync(PILOTFISH)) notes.push(`sidecar scale: skipped (${PILOTFISH} does not exist)`);
+  else {
+    try {
+      const s = await measureSidecarScale(pin, upstreamPort);
+      rows.push(...s.rows);
+      notes.push(...s.notes);
+    } catch (err) {
+      notes.push(`sidecar scale: failed (${(err as Error).message.split('\n').slice(0, 6).join(' / ')})`);
+    }
+  }
+  for (const r of rows) console.log(`  ${r.measure}: ${r.value}`);
+  console.log('xDS scale: control plane with 1,000 services and 200 ADS streams (xds/bench/scale.ts)…');
+  const cp = await measureControlPlaneScale();
+  if (cp.skipped) console.log(`control-plane scale: skipped (${cp.skipped})`);
+  for (const r of cp.rows) console.log(`  ${r.measure}: ${r.value}`);
+  rows.push(...cp.rows);
+  notes.push(...cp.notes);
+  return renderXdsSection(rows, notes);
+}
+
 async function main(): Promise<void> {
   let upstream: { port: number; proc: BenchProcess };
   if (UPSTREAM_KIND === 'nginx') {
@@ -133,9 +161,10 @@ async function main(): Promise<void> {
     if (r.skipped) console.log(`  ${r.label}: skipped: ${r.skipped}${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}`);
     results.push(r);
   }
+  const xds = XDS ? await xdsSection(upstream.port) : null;
   await upstream.proc.stop();
   process.off('exit', stopAll);
-  const report = renderReport(header, results, RATE);
+  const report = renderReport(header, results, RATE) + (xds ? `\n${xds}` : '');
   console.log(`\n${report}`);
   fs.writeFileSync(`${BENCH_DIR}latest.md`, report);
   console.log(`written to bench/latest.md`);
