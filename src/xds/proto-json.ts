@@ -11,9 +11,17 @@ function isObject(v: unknown): v is Json {
 }
 
 /** The well-known type name ("Duration") of a google.protobuf message, else null. */
+const wellKnownCache = new WeakMap<protobuf.Type, string | null>();
+
 function wellKnown(type: protobuf.Type): string | null {
-  const full = type.fullName;
-  return full.startsWith('.google.protobuf.') ? full.slice('.google.protobuf.'.length) : null;
+  // protobufjs computes fullName by walking parents on every read: cache per type (it is hot for big responses).
+  let wk = wellKnownCache.get(type);
+  if (wk === undefined) {
+    const full = type.fullName;
+    wk = full.startsWith('.google.protobuf.') ? full.slice('.google.protobuf.'.length) : null;
+    wellKnownCache.set(type, wk);
+  }
+  return wk;
 }
 
 function parseSecondsNanos(v: string, what: string): { seconds: number; nanos: number } {
