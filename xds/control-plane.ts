@@ -27,6 +27,8 @@ export interface ReloadOutcome {
   readonly applied: boolean;
   readonly changed: boolean;
   readonly errors: readonly InputError[];
+  /** Read + compile + translate + push to every stream, in milliseconds. */
+  readonly ms: number;
 }
 
 export interface ControlPlane {
@@ -71,6 +73,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let again = false;
 
   const doReload = async (): Promise<ReloadOutcome> => {
+    const started = performance.now();
     const r = await compileInputs(opts.inputs);
     lastAttempt = { at: new Date().toISOString(), result: r };
     files = r.files;
@@ -78,15 +81,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (!r.ok) {
       for (const e of r.errors) logger.error({ file: e.file, doc: e.doc, kind: e.kind, name: e.name, field: e.field }, `input rejected: ${formatInputError(e)}`);
       logger.error({ errors: r.errors.length, version: state.version }, 'invalid input change refused; still serving the last good config');
-      outcome = { applied: false, changed: false, errors: r.errors };
+      outcome = { applied: false, changed: false, errors: r.errors, ms: performance.now() - started };
     } else if (r.version === state.version) {
-      outcome = { applied: true, changed: false, errors: [] };
+      outcome = { applied: true, changed: false, errors: [], ms: performance.now() - started };
     } else {
       ignored = r.ignored;
       appliedAt = lastAttempt.at;
       state.setModel(r.model, r.version);
-      logger.info({ version: r.version, generation: state.generation, ...modelCounts(r.model) }, 'input change applied');
-      outcome = { applied: true, changed: true, errors: [] };
+      const ms = performance.now() - started;
+      logger.info({ version: r.version, generation: state.generation, ms: Math.round(ms), ...modelCounts(r.model) }, 'input change applied');
+      outcome = { applied: true, changed: true, errors: [], ms };
     }
     events.emit('reload', outcome);
     return outcome;
@@ -111,7 +115,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const status = await startStatusServer(opts.statusAddress ?? DEFAULT_STATUS_ADDRESS, {
     ready: () => state.version !== '',
-    syncz: () => ({ version: state.version, generation: state.generation, connections: server.connections().map((c) => c.toJSON()) }),
+    syncz: (node) => ({
+      version: state.version,
+      generation: state.generation,
+      connections: server.connections().filter((c) => node === null || c.node?.id === node).map((c) => c.toJSON(node !== null)),
+    }),
     config: () => ({
       status: lastAttempt.result.ok ? 'OK' : 'ERROR',
       version: state.version,

@@ -3,7 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface StatusSources {
-  syncz(): unknown;
+  /** Every connection, or only those of node `node` (with full subscription lists). */
+  syncz(node: string | null): unknown;
   config(): unknown;
   ready(): boolean;
 }
@@ -33,11 +34,8 @@ export async function startStatusServer(address: string, sources: StatusSources)
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
     try {
       switch (url.pathname) {
-        case '/debug/syncz': {
-          const all = sources.syncz() as { connections: { nodeId: string | null }[] };
-          const node = url.searchParams.get('node');
-          return send(res, 200, node === null ? all : { ...all, connections: all.connections.filter((c) => c.nodeId === node) });
-        }
+        case '/debug/syncz':
+          return send(res, 200, sources.syncz(url.searchParams.get('node')));
         case '/debug/config':
           return send(res, 200, sources.config());
         case '/ready':

@@ -5,9 +5,9 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseControlPlaneArgs } from '../../xds/cli.ts';
-import { InvalidInputError } from '../../xds/control-plane.ts';
+import { InvalidInputError, type ReloadOutcome } from '../../xds/control-plane.ts';
 import { withTimeout } from '../helpers/wait.ts';
-import { getJson, InputDir, service, startCp } from './fixtures.ts';
+import { getJson, InputDir, nextEvent, service, startCp } from './fixtures.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
@@ -41,6 +41,28 @@ describe('control-plane command', () => {
       assert.match(err.message, /bad\.yaml: document 2 \(Service default\/b\): spec\.ports\[0\]\.port: 99999 is out of range/);
       return true;
     });
+  });
+
+  it('watches a file input: refuses a bad edit, applies the fixed one', async () => {
+    const f = input.write('watched.yaml', service('w', '[{port: 80}]'));
+    const cp = await startCp([f], true);
+    try {
+      let reload = nextEvent<ReloadOutcome>(cp.events, 'reload');
+      input.write('watched.yaml', service('w', '[{port: 0}]'));
+      const bad = await reload;
+      assert.equal(bad.applied, false);
+      assert.equal(bad.errors[0].field, 'spec.ports[0].port');
+      const cfg = (await getJson(cp.statusPort, '/debug/config')).body;
+      assert.equal(cfg.status, 'ERROR');
+      assert.equal(cfg.resources.services, 1, 'the last good config is still served');
+      reload = nextEvent<ReloadOutcome>(cp.events, 'reload', (o) => o.applied);
+      input.write('watched.yaml', service('w', '[{port: 80}]') + service('w2', '[{port: 81}]'));
+      const good = await reload;
+      assert.equal(good.changed, true);
+      assert.equal((await getJson(cp.statusPort, '/debug/config')).body.resources.services, 2);
+    } finally {
+      await cp.close();
+    }
   });
 
   it('runs as a process, serves status, and exits 0 on SIGTERM', async () => {

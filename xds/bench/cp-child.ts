@@ -11,7 +11,7 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 20);
 cp.events.on('pushed', (e: { generation: number; streams: number; ms: number }) => process.send?.({ kind: 'pushed', ...e }));
-cp.events.on('reload', (e: { applied: boolean; changed: boolean }) => process.send?.({ kind: 'reload', applied: e.applied, changed: e.changed, at: Date.now() }));
+cp.events.on('reload', (e: { applied: boolean; changed: boolean; ms: number }) => process.send?.({ kind: 'reload', applied: e.applied, changed: e.changed, ms: e.ms }));
 process.on('message', async (m: { kind: string }) => {
   if (m.kind === 'mem') {
     const mu = process.memoryUsage();

@@ -15,6 +15,8 @@ interface TypeState {
   reportedAbsent: Set<string>;
   /** Names that must be answered (resource or removal) even if nothing changed. */
   force: Set<string>;
+  /** Mesh generation the last respond() looked at. */
+  checkedGeneration: number;
 }
 
 export class DeltaStream extends StreamBase {
@@ -52,7 +54,7 @@ export class DeltaStream extends StreamBase {
     let st = this.types.get(type);
     const isNew = !st;
     if (!st) {
-      st = { explicit: false, wildcard: false, names: new Set(), client: new Map(), reportedAbsent: new Set(), force: new Set() };
+      st = { explicit: false, wildcard: false, names: new Set(), client: new Map(), reportedAbsent: new Set(), force: new Set(), checkedGeneration: -1 };
       this.types.set(type, st);
       for (const [n, v] of Object.entries(req.initial_resource_versions ?? {})) st.client.set(n, v);
       // Legacy wildcard: a first request naming nothing subscribes to "*".
@@ -93,11 +95,17 @@ export class DeltaStream extends StreamBase {
       if (st.client.delete(n) && st.wildcard) st.force.add(n);
     }
     this.status.subscription(type, st.wildcard, st.names);
-    this.respond(type, st);
+    this.respond(type, st, true);
   }
 
-  private respond(type: ResourceType, st: TypeState): void {
+  private respond(type: ResourceType, st: TypeState, fresh: boolean): void {
     if (this.closed) return;
+    const prevGen = st.checkedGeneration;
+    st.checkedGeneration = this.host.state.generation;
+    if (!fresh && !st.wildcard && st.force.size === 0) {
+      const changed = this.host.state.changedSince(prevGen, type);
+      if (changed && ![...changed].some((n) => st.names.has(n))) return;
+    }
     const snap = this.snapshot();
     const wanted = new Map<string, Resource>();
     if (st.wildcard) for (const [n, r] of snap.wildcard(type)) wanted.set(n, r);
@@ -140,7 +148,7 @@ export class DeltaStream extends StreamBase {
     if (!this.node) return;
     for (const t of RESOURCE_TYPES) {
       const st = this.types.get(t);
-      if (st) this.respond(t, st);
+      if (st) this.respond(t, st, false);
     }
   }
 }

@@ -2,7 +2,15 @@
 import { EventEmitter } from 'node:events';
 import type { MeshModel } from '../input/types.ts';
 import { MeshView, type Announcement } from '../translate/mesh-view.ts';
+import type { Resource, ResourceType } from '../translate/resource.ts';
 import { Translator } from '../translate/snapshot.ts';
+
+function changedNames(a: ReadonlyMap<string, Resource>, b: ReadonlyMap<string, Resource>): Set<string> {
+  const out = new Set<string>();
+  for (const [n, r] of a) if (b.get(n)?.hash !== r.hash) out.add(n);
+  for (const n of b.keys()) if (!a.has(n)) out.add(n);
+  return out;
+}
 
 const EMPTY_MODEL: MeshModel = {
   services: new Map(), endpointSlices: new Map(), gateways: new Map(), secrets: new Map(), routes: [], policies: new Map(),
@@ -16,6 +24,7 @@ export class MeshState extends EventEmitter {
   generation = 0;
   translator: Translator = new Translator(new MeshView(EMPTY_MODEL, []));
   private readonly announcements = new Map<string, Announcement>();
+  private diff: Record<'CDS' | 'EDS', ReadonlySet<string>> = { CDS: new Set(), EDS: new Set() };
   private timer: NodeJS.Timeout | null = null;
   private readonly debounceMs: number;
 
@@ -52,9 +61,20 @@ export class MeshState extends EventEmitter {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    const prev = this.translator;
     this.generation += 1;
     this.translator = new Translator(new MeshView(this.model, this.announcements.values()));
+    this.diff = { CDS: changedNames(prev.all('CDS'), this.translator.all('CDS')), EDS: changedNames(prev.all('EDS'), this.translator.all('EDS')) };
     this.emit('change');
+  }
+
+  /**
+   * Names of mesh-wide clusters or load assignments that changed from generation `gen` to the current one, or null when
+   * unknown (another type, or `gen` is not the previous generation): then the caller must compare everything.
+   */
+  changedSince(gen: number, type: ResourceType): ReadonlySet<string> | null {
+    if (gen !== this.generation - 1 || (type !== 'CDS' && type !== 'EDS')) return null;
+    return this.diff[type];
   }
 
   close(): void {

@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { RESOURCE_TYPES, setVersion, typeOfUrl, TYPE_URLS, type Resource, type ResourceType } from '../translate/resource.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from './ads-proto.ts';
+import { ResourceSet } from '../translate/resource-set.ts';
 import { StreamBase, type StreamHost } from './stream-base.ts';
 import type { ConnectionStatus } from './sync-status.ts';
 
@@ -10,11 +11,24 @@ interface TypeState {
   explicit: boolean;
   wildcard: boolean;
   names: Set<string>;
-  /** name -> hash of what the last responses carried (for LDS/CDS: exactly the last full set). */
+  /** RDS/EDS: name -> hash of what the client was last sent. */
   sent: Map<string, string> | null;
+  /** Version of the state the client was last brought to ('' before the first response). */
+  sentVersion: string;
   lastNonce: string | null;
   /** Mesh generation the last respond() looked at (nothing can have changed for an unchanged subscription since). */
   checkedGeneration: number;
+}
+
+/** Subscribed names: the wildcard set's, then explicit ones not in it. */
+function* wantedNames(st: TypeState, wild: ResourceSet): Iterable<string> {
+  if (st.wildcard) yield* wild.keys();
+  for (const n of st.names) if (!st.wildcard || !wild.has(n)) yield n;
+}
+
+function intersects(small: ReadonlySet<string>, big: ReadonlySet<string>): boolean {
+  for (const n of small) if (big.has(n)) return true;
+  return false;
 }
 
 /** LDS and CDS responses must carry the complete set; RDS and EDS may carry only what changed. */
@@ -54,7 +68,7 @@ export class SotwStream extends StreamBase {
     }
     let st = this.types.get(type);
     if (!st) {
-      st = { explicit: false, wildcard: false, names: new Set(), sent: null, lastNonce: null, checkedGeneration: -1 };
+      st = { explicit: false, wildcard: false, names: new Set(), sent: null, sentVersion: '', lastNonce: null, checkedGeneration: -1 };
       this.types.set(type, st);
     }
     const nonce = req.response_nonce ?? '';
@@ -85,6 +99,7 @@ export class SotwStream extends StreamBase {
       if (names.length > 0) st.explicit = true;
       st.wildcard = wildcard;
       st.names = new Set(names.filter((n) => n !== '*'));
+      if (st.sent) for (const n of st.sent.keys()) if (!st.names.has(n) && !st.wildcard) st.sent.delete(n);
       this.status.subscription(type, st.wildcard, st.names);
     }
     const added = new Set<string>();
@@ -95,35 +110,68 @@ export class SotwStream extends StreamBase {
   /** Sends a response for `type` if the client lacks anything it subscribes to. */
   private respond(type: ResourceType, st: TypeState, added: ReadonlySet<string>, wildcardAdded: boolean): void {
     if (this.closed) return;
+    const prevGen = st.checkedGeneration;
     st.checkedGeneration = this.host.state.generation;
     if (!st.wildcard && st.names.size === 0) {
       // Unsubscribed from everything: nothing to send; a later subscription starts from scratch.
-      if (st.sent !== null) st.sent = new Map();
+      st.sent = null;
+      st.sentVersion = '';
       return;
     }
+    const fresh = added.size > 0 || wildcardAdded;
+    if (!fresh && !st.wildcard && st.sentVersion !== '') {
+      // Large named subscriptions (EDS for every cluster): only names changed since the last look can matter.
+      const changed = this.host.state.changedSince(prevGen, type);
+      if (changed && !intersects(changed, st.names)) return;
+    }
     const snap = this.snapshot();
-    const wanted = new Map<string, Resource>();
-    if (st.wildcard) for (const [n, r] of snap.wildcard(type)) wanted.set(n, r);
-    for (const n of st.names) {
-      const r = snap.get(type, n);
-      if (r) wanted.set(n, r);
-    }
+    const wild = snap.wildcard(type);
     let send: Resource[];
+    let version: string;
     if (fullState(type)) {
-      const same = st.sent !== null && st.sent.size === wanted.size && [...wanted].every(([n, r]) => st.sent!.get(n) === r.hash);
-      if (same && added.size === 0 && !wildcardAdded) return;
+      let wanted: ResourceSet | Map<string, Resource> = wild;
+      if (!st.wildcard || st.names.size > 0) {
+        wanted = new Map<string, Resource>();
+        if (st.wildcard) for (const [n, r] of wild) wanted.set(n, r);
+        for (const n of st.names) {
+          const r = snap.get(type, n);
+          if (r) wanted.set(n, r);
+        }
+      }
+      version = wanted instanceof ResourceSet ? wanted.version : setVersion(wanted.values());
+      if (!fresh && version === st.sentVersion) return;
       send = [...wanted.values()];
-      st.sent = new Map(send.map((r) => [r.name, r.hash]));
     } else {
-      const prev = st.sent ?? new Map<string, string>();
-      send = [...wanted.values()].filter((r) => added.has(r.name) || wildcardAdded || prev.get(r.name) !== r.hash);
-      if (send.length === 0) return;
-      const next = new Map<string, string>();
-      for (const [n, h] of prev) if (wanted.has(n)) next.set(n, h);
-      for (const r of send) next.set(r.name, r.hash);
-      st.sent = next;
+      // Compare only what can differ: everything after a new wildcard or an unknown gap, else added and changed names.
+      const sent = (st.sent ??= new Map<string, string>());
+      const changed = this.host.state.changedSince(prevGen, type);
+      const everything = wildcardAdded || changed === null || st.sentVersion === '';
+      const candidates: Iterable<string> = everything ? wantedNames(st, wild) : new Set([...added, ...changed]);
+      const lookup = (n: string): Resource | undefined => (st.names.has(n) ? snap.get(type, n) : st.wildcard ? wild.get(n) : undefined);
+      send = [];
+      for (const n of candidates) {
+        const r = lookup(n);
+        if (!r) {
+          sent.delete(n);
+          continue;
+        }
+        if (added.has(n) || wildcardAdded || sent.get(n) !== r.hash) {
+          send.push(r);
+          sent.set(n, r.hash);
+        }
+      }
+      if (send.length === 0) {
+        if (st.sentVersion === '') st.sentVersion = '0';
+        return;
+      }
+      version = setVersion((function* () {
+        for (const n of wantedNames(st, wild)) {
+          const r = lookup(n);
+          if (r) yield r;
+        }
+      })());
     }
-    const version = setVersion(wanted.values());
+    st.sentVersion = version;
     const nonce = this.nextNonce();
     st.lastNonce = nonce;
     const resp: DiscoveryResponse = {

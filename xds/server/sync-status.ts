@@ -21,6 +21,7 @@ export interface TypeSync {
 }
 
 const MAX_REMEMBERED_NONCES = 8;
+const MAX_LISTED_NAMES = 50;
 
 function emptySync(): TypeSync {
   return {
@@ -91,12 +92,13 @@ export class ConnectionStatus {
     if (nonce === s.sentNonce) s.state = 'NACKED';
   }
 
-  toJSON(): Record<string, unknown> {
+  /** Status JSON; subscription lists longer than 50 names are cut unless `full`. */
+  toJSON(full = false): Record<string, unknown> {
     const n = this.node;
-    const types: Record<string, TypeSync> = {};
+    const types: Record<string, TypeSync & { subscribedCount: number }> = {};
     for (const t of ['LDS', 'RDS', 'CDS', 'EDS'] as const) {
       const s = this.types.get(t);
-      if (s) types[t] = s;
+      if (s) types[t] = { ...s, subscribed: full ? s.subscribed : s.subscribed.slice(0, MAX_LISTED_NAMES), subscribedCount: s.subscribed.length };
     }
     return {
       connection: this.id,
