@@ -1,18 +1,24 @@
-// `npm start`: runs a three-service mesh on loopback (frontend → orders over HTTP, → payments over gRPC), each app behind its own Pilotfish sidecar.
+// `npm start`: runs a three-service mesh on loopback (frontend → orders over HTTP, → payments over gRPC), each app behind its own Pilotfish sidecar configured by the embedded control plane.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { killAllNow, logTail, startChild, stopChildren, waitIpcReady, type Child } from './children.ts';
-import { appEnv, entryUrl, PORT_SPAN, SERVICES, sidecarBootstrap, type MeshPorts, type ServiceName } from './mesh-config.ts';
+import { InputWatcher, syncSummary, waitControlPlaneReady } from './control-plane.ts';
+import {
+  appEnv, controlPlaneArgs, DEPENDENCIES, entryUrl, outboundClusterPattern, PORT_SPAN, SERVICES, sidecarBootstrap, statusUrl,
+  type MeshPorts, type ServiceName,
+} from './mesh-config.ts';
 import { choosePorts } from './ports.ts';
-import { waitSidecarReady } from './sidecar-admin.ts';
-import { formatSummary, MeshClient, sendTraffic } from './traffic.ts';
+import { waitClusterEndpoints, waitSidecarReady, xdsConfigSummary } from './sidecar-admin.ts';
+import { formatSummary, MeshClient, ordersRoute, sendTraffic, type FrontendBody } from './traffic.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const APPS_DIR = fileURLToPath(new URL('./apps/', import.meta.url));
-const PILOTFISH = process.env.PILOTFISH_BIN ?? path.join(ROOT, 'bin', 'pilotfish');
+const CONTROL_PLANE_BIN = path.join(ROOT, 'bin', 'pilotfish');
+const PILOTFISH = process.env.PILOTFISH_BIN ?? CONTROL_PLANE_BIN;
+const MESH_DIR = path.resolve(process.env.PILOTFISH_DEMO_MESH_DIR ?? fileURLToPath(new URL('./mesh/', import.meta.url)));
 const READY_TIMEOUT_MS = Number(process.env.PILOTFISH_DEMO_READY_TIMEOUT_MS ?? 30_000);
 const REQUESTS = 20;
 
@@ -22,7 +28,8 @@ if (args.has('--help') || args.has('-h')) {
   --once     (or PILOTFISH_DEMO_ONESHOT=1) exit after the traffic summary (0 when every request succeeded)
   --verbose  (or PILOTFISH_DEMO_VERBOSE=1) also echo every child's output, prefixed with its name
   PILOTFISH_DEMO_BASE_PORT  first port of the ${PORT_SPAN}-port range the mesh uses (default 15000, next free range if busy)
-  PILOTFISH_BIN             proxy binary to run as sidecar (default bin/pilotfish)`);
+  PILOTFISH_DEMO_MESH_DIR   control plane inputs (default src/demo/mesh)
+  PILOTFISH_BIN             proxy binary to run as sidecar (default bin/pilotfish; the control plane is always bin/pilotfish)`);
   process.exit(0);
 }
 const oneShot = args.has('--once') || process.env.PILOTFISH_DEMO_ONESHOT === '1';
@@ -31,23 +38,29 @@ const verbose = args.has('--verbose') || process.env.PILOTFISH_DEMO_VERBOSE === 
 // A closed stdout (e.g. `npm start | head`) must not crash the launcher and orphan the mesh.
 process.stdout.on('error', () => {});
 
+let controlPlane: Child | null = null;
 const apps: Child[] = [];
 const sidecars: Child[] = [];
-const children = (): Child[] => [...apps, ...sidecars];
+const children = (): Child[] => [...(controlPlane ? [controlPlane] : []), ...apps, ...sidecars];
 let client: MeshClient | null = null;
 let stopping = false;
 let ticker: NodeJS.Timeout | null = null;
 
-/** Stops outside-in so each sidecar has no open downstream connection left to drain: our client, the apps, then the sidecars. */
+/**
+ * Stops outside-in so each sidecar has no open downstream connection left to drain: our client, the apps, the sidecars,
+ * and the control plane last (sidecars whose control plane vanished would only log reconnect attempts).
+ */
 async function shutdown(code: number, why: string): Promise<never> {
   if (!stopping) {
     stopping = true;
     if (ticker) clearInterval(ticker);
     if (why) console.log(why);
     await client?.close().catch(() => {});
-    const killed = [...await stopChildren(apps, 5000), ...await stopChildren(sidecars, 8000)];
+    const killed = [
+      ...await stopChildren(apps, 5000), ...await stopChildren(sidecars, 8000), ...await stopChildren(controlPlane ? [controlPlane] : [], 5000),
+    ];
     if (killed.length > 0) console.log(`did not stop on SIGTERM in time, killed: ${killed.join(', ')}`);
-    console.log(`stopped ${apps.length + sidecars.length} child processes.`);
+    console.log(`stopped ${children().length} child processes.`);
   }
   process.exit(code);
 }
@@ -68,6 +81,33 @@ function watchForCrash(child: Child): void {
   });
 }
 
+/** Child processes find `node` (the bin/pilotfish shebang) even when npm started us with another PATH. */
+const CHILD_ENV = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
+
+/** The control plane's input files: every YAML/JSON file directly in MESH_DIR (see controlPlaneArgs for why not the directory). */
+function meshFiles(): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(MESH_DIR).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  } catch (err) {
+    console.error(`demo failed: cannot read the mesh inputs ${MESH_DIR}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  if (names.length === 0) {
+    console.error(`demo failed: no *.yaml inputs for the control plane in ${MESH_DIR}`);
+    process.exit(1);
+  }
+  return names.map((f) => path.join(MESH_DIR, f));
+}
+
+async function startControlPlane(dir: string, inputs: readonly string[], ports: MeshPorts): Promise<void> {
+  const c = startChild('control-plane', CONTROL_PLANE_BIN, controlPlaneArgs(inputs, ports), {
+    env: CHILD_ENV, logPath: path.join(dir, 'logs', 'control-plane.log'), echo: verbose, ipc: false,
+  });
+  controlPlane = c;
+  await waitControlPlaneReady(c, statusUrl(ports), READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, c));
+}
+
 async function startApps(dir: string, ports: MeshPorts): Promise<void> {
   const started = SERVICES.map((s) => {
     const c = startChild(s, process.execPath, [path.join(APPS_DIR, `${s}.ts`)], {
@@ -80,11 +120,10 @@ async function startApps(dir: string, ports: MeshPorts): Promise<void> {
 }
 
 async function startSidecars(dir: string): Promise<Map<ServiceName, string>> {
-  const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
   const started = SERVICES.map((s) => {
     const addressPath = path.join(dir, `${s}-sidecar.admin-address`);
     const args = ['proxy', '-c', path.join(dir, `${s}-sidecar.yaml`), '--admin-address-path', addressPath, '--concurrency', '1'];
-    const c = startChild(`${s}-sidecar`, PILOTFISH, args, { env, logPath: path.join(dir, 'logs', `${s}-sidecar.log`), echo: verbose, ipc: false });
+    const c = startChild(`${s}-sidecar`, PILOTFISH, args, { env: CHILD_ENV, logPath: path.join(dir, 'logs', `${s}-sidecar.log`), echo: verbose, ipc: false });
     sidecars.push(c);
     return { s, c, addressPath };
   });
@@ -95,11 +134,78 @@ async function startSidecars(dir: string): Promise<Map<ServiceName, string>> {
   return admins;
 }
 
-async function main(): Promise<void> {
-  if (!fs.existsSync(PILOTFISH)) {
-    console.error(`demo failed: the proxy binary ${PILOTFISH} does not exist (set PILOTFISH_BIN to use another).`);
-    process.exit(1);
+/** A sidecar is ready with its first config; frontend's also needs the endpoints orders and payments announced (EDS). */
+async function waitMeshWired(admins: Map<ServiceName, string>): Promise<string[]> {
+  const lines: string[] = [];
+  for (const s of SERVICES) {
+    const deps = DEPENDENCIES[s];
+    if (deps.length === 0) continue;
+    const patterns = new Map(deps.map((d) => [d, outboundClusterPattern(d)]));
+    const side = sidecars.find((c) => c.name === `${s}-sidecar`);
+    const found = await waitClusterEndpoints(admins.get(s)!, patterns, READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, side));
+    lines.push(`${s} sidecar got endpoints over EDS: ${[...found].map(([d, hosts]) => `${d} ${hosts.join(' ')}`).join(', ')}`);
   }
+  return lines;
+}
+
+/** Prints what each sidecar's /config_dump says came over xDS; false when a sidecar has static listeners or no dynamic ones. */
+async function printXdsProof(admins: Map<ServiceName, string>, ports: MeshPorts): Promise<boolean> {
+  console.log('\nConfig over xDS (each sidecar\'s /config_dump; the bootstraps hold only node, admin and xds_cluster):');
+  let ok = true;
+  for (const s of SERVICES) {
+    const label = `${s} sidecar`.padEnd(17);
+    try {
+      const x = await xdsConfigSummary(admins.get(s)!);
+      if (x.dynamicListeners.length === 0 || x.staticListeners.length > 0) ok = false;
+      const routes = x.dynamicRoutes.length > 0 ? `; routes ${x.dynamicRoutes.join(', ')}` : '';
+      console.log(`  ${label} dynamic listeners ${x.dynamicListeners.join(', ') || '(none)'}${routes}; dynamic clusters ${x.dynamicClusters.join(', ') || '(none)'}`);
+      if (x.staticListeners.length > 0) console.log(`  ${' '.repeat(17)} unexpected static listeners: ${x.staticListeners.join(', ')}`);
+    } catch (err) {
+      ok = false;
+      console.log(`  ${label} /config_dump failed: ${(err as Error).message}`);
+    }
+  }
+  const sync = await syncSummary(statusUrl(ports));
+  if (!sync) console.log('  control plane /debug/syncz did not answer');
+  else {
+    console.log(`  control plane /debug/syncz: ${sync.nodes} sidecars connected, ${sync.allSynced ? 'all SYNCED' : 'not all SYNCED'}`);
+    for (const l of sync.lines) console.log(`    ${l}`);
+  }
+  return ok;
+}
+
+/** The long-running part: one request per second, reporting failures, recoveries and route changes, and following the control plane's inputs. */
+async function keepRunning(ports: MeshPorts, initialRoute: string | null | undefined): Promise<void> {
+  const inputs = new InputWatcher(statusUrl(ports));
+  await inputs.poll(); // the version being served now: later versions are edits
+  console.log('\nRunning: one request per second through the mesh. Ctrl-C to stop.');
+  let failing = false;
+  let route = initialRoute;
+  ticker = setInterval(() => {
+    void inputs.poll().then((lines) => { if (!stopping) for (const l of lines) console.log(l); });
+    void client?.sendOne().then((r) => {
+      if (stopping) return;
+      const bad = r.error !== null;
+      if (bad && !failing) console.log(`request through the mesh failed: ${r.error}`);
+      if (!bad && failing) console.log('requests through the mesh succeed again.');
+      failing = bad;
+      const now = ordersRoute(r.body);
+      if (now !== undefined && now !== route) {
+        console.log(`orders now receives ${now === null ? 'no x-demo-route header' : `x-demo-route: ${now}`} (the route change reached frontend's sidecar).`);
+        route = now;
+      }
+    });
+  }, 1000);
+}
+
+async function main(): Promise<void> {
+  for (const [what, bin] of [['proxy', PILOTFISH], ['control plane', CONTROL_PLANE_BIN]] as const) {
+    if (!fs.existsSync(bin)) {
+      console.error(`demo failed: the ${what} binary ${bin} does not exist${what === 'proxy' ? ' (set PILOTFISH_BIN to use another)' : ''}.`);
+      process.exit(1);
+    }
+  }
+  const inputs = meshFiles();
   const choice = await choosePorts(process.env.PILOTFISH_DEMO_BASE_PORT);
   if (!choice.ok) {
     console.error(`demo failed: ${choice.message}`);
@@ -110,14 +216,19 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilotfish-demo-'));
   fs.mkdirSync(path.join(dir, 'logs'));
   for (const s of SERVICES) fs.writeFileSync(path.join(dir, `${s}-sidecar.yaml`), stringify(sidecarBootstrap(s, ports)));
+  const rel = path.relative(process.cwd(), MESH_DIR);
+  const meshInputs = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : MESH_DIR;
 
   console.log(`Pilotfish demo mesh on 127.0.0.1, ports ${ports.base}-${ports.base + PORT_SPAN - 1}`);
-  console.log(`Envoy v3 bootstraps: ${dir}/{${SERVICES.map((s) => `${s}-sidecar`).join(',')}}.yaml`);
+  await startControlPlane(dir, inputs, ports);
+  console.log(`control plane up: inputs ${meshInputs}${path.sep}{${inputs.map((f) => path.basename(f)).join(',')}}, xDS 127.0.0.1:${ports.controlPlane.xds}, status ${statusUrl(ports)}`);
+  console.log(`sidecar bootstraps (node metadata + ADS only): ${dir}/{${SERVICES.map((s) => `${s}-sidecar`).join(',')}}.yaml`);
   await startApps(dir, ports);
   console.log(`apps up: frontend :${ports.app.frontend}, orders :${ports.app.orders}, payments (gRPC) :${ports.app.payments}`);
   const admins = await startSidecars(dir);
   console.log(`sidecars ready: ${SERVICES.map((s) => `${s} (admin ${admins.get(s)})`).join(', ')}`);
   for (const c of children()) watchForCrash(c);
+  for (const line of await waitMeshWired(admins)) console.log(line);
 
   const url = entryUrl(ports);
   console.log(`\nTraffic: ${REQUESTS} requests → ${url} (frontend's inbound sidecar listener)`);
@@ -125,28 +236,22 @@ async function main(): Promise<void> {
   const summary = await sendTraffic(client, REQUESTS);
   console.log(formatSummary(summary));
   console.log(`  sample response: ${JSON.stringify(summary.sample)}`);
+  const xdsOk = await printXdsProof(admins, ports);
 
+  const status = statusUrl(ports);
   console.log('\nWhere to look:');
+  console.log(`  ${'control plane'.padEnd(17)} ${status}/debug/syncz (each sidecar's ACK/NACK state)  ${status}/debug/config (inputs, errors)`);
+  console.log(`  ${'mesh inputs'.padEnd(17)} ${meshInputs}${path.sep}: edit ${path.join(meshInputs, 'orders.yaml')} while the demo runs and watch the change reach the sidecars`);
   for (const s of SERVICES) {
     const a = `http://${admins.get(s)}`;
     console.log(`  ${`${s} sidecar`.padEnd(17)} ${a}/stats/prometheus  ${a}/clusters  ${a}/config_dump`);
   }
-  console.log(`  access logs (sidecars) and app output: ${path.join(dir, 'logs')}/{${children().map((c) => c.name).join(',')}}.log`);
+  console.log(`  logs (control plane, sidecars, apps): ${path.join(dir, 'logs')}/{${children().map((c) => c.name).join(',')}}.log`);
   console.log(`  try it yourself: curl -s ${url} | head -c 400`);
 
-  const allOk = summary.succeeded === summary.requests;
-  if (oneShot) await shutdown(allOk ? 0 : 1, allOk ? '\none-shot mode: done.' : '\none-shot mode: some requests failed.');
-  console.log('\nRunning: one request per second through the mesh. Ctrl-C to stop.');
-  let failing = false;
-  ticker = setInterval(() => {
-    void client?.sendOne().then((r) => {
-      if (stopping) return;
-      const bad = r.error !== null;
-      if (bad && !failing) console.log(`request through the mesh failed: ${r.error}`);
-      if (!bad && failing) console.log('requests through the mesh succeed again.');
-      failing = bad;
-    });
-  }, 1000);
+  const allOk = summary.succeeded === summary.requests && xdsOk;
+  if (oneShot) await shutdown(allOk ? 0 : 1, allOk ? '\none-shot mode: done.' : '\none-shot mode: some requests failed or a sidecar has config that did not come over xDS.');
+  await keepRunning(ports, ordersRoute(summary.sample as FrontendBody | null));
 }
 
 main().catch((err: Error) => fail(err.stack ?? err.message));

@@ -1,11 +1,13 @@
-// Plans the demo mesh's ports and generates each sidecar's Envoy v3 bootstrap (the one place to swap for a control plane later).
+// Plans the demo mesh's ports and writes each sidecar's xDS bootstrap: node identity for the control plane, admin, and the ADS connection.
 
 /** Every port of the demo, all derived from one base (default 15000) so one env var moves the whole mesh. */
 export interface MeshPorts {
   readonly base: number;
   readonly admin: { readonly frontend: number; readonly orders: number; readonly payments: number };
   readonly inbound: { readonly frontend: number; readonly orders: number; readonly payments: number };
-  readonly outbound: { readonly orders: number; readonly payments: number };
+  /** frontend sidecar's outbound listener: HTTP/1.1 and h2c (gRPC) to any service by Host / :authority. */
+  readonly outbound: number;
+  readonly controlPlane: { readonly xds: number; readonly status: number };
   readonly app: { readonly frontend: number; readonly orders: number; readonly payments: number };
 }
 
@@ -13,12 +15,21 @@ export type ServiceName = 'frontend' | 'orders' | 'payments';
 
 export const SERVICES: readonly ServiceName[] = ['frontend', 'orders', 'payments'];
 
+/** Kubernetes namespace of the demo's Services (src/demo/mesh/*.yaml). */
+export const NAMESPACE = 'default';
+
+/** The port name of each Service in src/demo/mesh/*.yaml: the node metadata announces `{name: app port}`. */
+const PORT_NAME: Readonly<Record<ServiceName, string>> = { frontend: 'http', orders: 'http', payments: 'grpc' };
+
+/** Which services each sidecar may call (node metadata `dependencies`, scopes its outbound routes and clusters). */
+export const DEPENDENCIES: Readonly<Record<ServiceName, readonly ServiceName[]>> = { frontend: ['orders', 'payments'], orders: [], payments: [] };
+
 /** Width of the port range the mesh occupies: [base, base + PORT_SPAN). */
 export const PORT_SPAN = 100;
 
 /**
  * base+0..2 sidecar admin, base+10..12 sidecar inbound listeners (base+10 is the mesh entry point),
- * base+20 frontend's outbound HTTP/1.1 listener to orders, base+21 its outbound h2c (gRPC) listener to payments,
+ * base+20 frontend's outbound listener, base+50 / +51 the control plane's xDS (gRPC) and status (HTTP) ports,
  * base+80..82 the apps themselves.
  */
 export function planPorts(base: number): MeshPorts {
@@ -26,7 +37,8 @@ export function planPorts(base: number): MeshPorts {
     base,
     admin: { frontend: base, orders: base + 1, payments: base + 2 },
     inbound: { frontend: base + 10, orders: base + 11, payments: base + 12 },
-    outbound: { orders: base + 20, payments: base + 21 },
+    outbound: base + 20,
+    controlPlane: { xds: base + 50, status: base + 51 },
     app: { frontend: base + 80, orders: base + 81, payments: base + 82 },
   };
 }
@@ -39,8 +51,9 @@ export function portList(p: MeshPorts): { port: number; use: string }[] {
     out.push({ port: p.inbound[s], use: `${s} sidecar inbound` });
     out.push({ port: p.app[s], use: `${s} app` });
   }
-  out.push({ port: p.outbound.orders, use: 'frontend sidecar outbound → orders (HTTP/1.1)' });
-  out.push({ port: p.outbound.payments, use: 'frontend sidecar outbound → payments (gRPC, h2c)' });
+  out.push({ port: p.outbound, use: 'frontend sidecar outbound (HTTP/1.1 and gRPC by Host)' });
+  out.push({ port: p.controlPlane.xds, use: 'control plane xDS (ADS, gRPC)' });
+  out.push({ port: p.controlPlane.status, use: 'control plane status (/debug/syncz)' });
   return out.sort((a, b) => a.port - b.port);
 }
 
@@ -50,83 +63,89 @@ function socketAddress(port: number) {
   return { socket_address: { address: LOOPBACK, port_value: port } };
 }
 
-const STDOUT_ACCESS_LOG = {
-  name: 'envoy.access_loggers.stdout',
-  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' },
-};
-
-const HTTP2_UPSTREAM = {
-  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-    explicit_http_config: { http2_protocol_options: {} },
-  },
-};
-
-/** A listener with one HTTP connection manager that sends everything to one cluster. */
-function httpListener(name: string, port: number, cluster: string, codec: 'HTTP1' | 'HTTP2' | 'AUTO') {
-  return {
-    name,
-    address: socketAddress(port),
-    filter_chains: [{
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-          stat_prefix: name,
-          codec_type: codec,
-          access_log: [STDOUT_ACCESS_LOG],
-          route_config: {
-            name: `${name}_routes`,
-            virtual_hosts: [{ name: cluster, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: '5s' } }] }],
-          },
-          http_filters: [{
-            name: 'envoy.filters.http.router',
-            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-          }],
-        },
-      }],
-    }],
-  };
+/** The ADS config source LDS and CDS point at (RDS and EDS inside them come over ADS too); a fresh object each time, so YAML has no aliases. */
+function adsSource() {
+  return { ads: {}, resource_api_version: 'V3' };
 }
 
-function staticCluster(name: string, port: number, http2: boolean) {
+/** The one static cluster: the control plane's gRPC (HTTP/2) xDS port. */
+function xdsCluster(port: number) {
   return {
-    name,
+    name: 'xds_cluster',
     type: 'STATIC',
     connect_timeout: '1s',
-    lb_policy: 'ROUND_ROBIN',
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(port) } }] }],
+    load_assignment: { cluster_name: 'xds_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(port) } }] }] },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
     },
-    ...(http2 ? { typed_extension_protocol_options: HTTP2_UPSTREAM } : {}),
   };
 }
 
-/** The Envoy v3 bootstrap of one service's sidecar (proto3 JSON shape, ready to serialize as YAML). */
-export function sidecarBootstrap(service: ServiceName, p: MeshPorts): Record<string, unknown> {
-  const grpc = service === 'payments';
-  const listeners: unknown[] = [httpListener(`inbound_${service}`, p.inbound[service], `local_${service}`, grpc ? 'HTTP2' : 'AUTO')];
-  const clusters: unknown[] = [staticCluster(`local_${service}`, p.app[service], grpc)];
-  if (service === 'frontend') {
-    listeners.push(httpListener('outbound_orders', p.outbound.orders, 'orders', 'HTTP1'));
-    listeners.push(httpListener('outbound_payments', p.outbound.payments, 'payments', 'HTTP2'));
-    clusters.push(staticCluster('orders', p.inbound.orders, false));
-    clusters.push(staticCluster('payments', p.inbound.payments, true));
-  }
+/**
+ * `metadata.pilotfish` of a sidecar's node (xds/README.md "Node metadata"): who it is, the endpoint it announces
+ * (address + inbound listener port, so no EndpointSlice is needed), where its listeners bind, and whom it calls.
+ * Only frontend calls other services, so only its sidecar gets an outbound listener (0 = none).
+ */
+export function nodeMetadata(service: ServiceName, p: MeshPorts): Record<string, unknown> {
   return {
-    node: { id: `${service}-sidecar`, cluster: service },
-    admin: { address: socketAddress(p.admin[service]) },
-    static_resources: { listeners, clusters },
+    service,
+    namespace: NAMESPACE,
+    serviceAccount: service,
+    address: LOOPBACK,
+    ports: { [PORT_NAME[service]]: p.app[service] },
+    inboundPort: p.inbound[service],
+    outboundPort: service === 'frontend' ? p.outbound : 0,
+    dependencies: [...DEPENDENCIES[service]],
   };
 }
 
-/** Environment each app needs: where to listen and, for frontend, where its sidecar's outbound listeners are. */
+/**
+ * The bootstrap of one service's sidecar (proto3 JSON shape, ready to serialize as YAML): node, admin, the xds_cluster
+ * and dynamic_resources only. Listeners, routes, clusters and endpoints all come from the control plane over ADS.
+ */
+export function sidecarBootstrap(service: ServiceName, p: MeshPorts): Record<string, unknown> {
+  return {
+    node: { id: `${service}-sidecar`, cluster: service, metadata: { pilotfish: nodeMetadata(service, p) } },
+    admin: { address: socketAddress(p.admin[service]) },
+    static_resources: { clusters: [xdsCluster(p.controlPlane.xds)] },
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
+      lds_config: adsSource(),
+      cds_config: adsSource(),
+    },
+  };
+}
+
+/**
+ * Arguments of `pilotfish control-plane` for this plan: xDS and status on loopback, and each input file with its own
+ * `-f`. Not the directory: the control plane watches a directory with `fs.watch(dir, {recursive: true})`, which on
+ * Linux misses every later change to a file once an editor has saved it by rename (sed -i, vim); listed files are
+ * watched through a plain watch of their parent directory, which sees every save.
+ */
+export function controlPlaneArgs(inputFiles: readonly string[], p: MeshPorts): string[] {
+  return [
+    'control-plane', ...inputFiles.flatMap((f) => ['-f', f]),
+    '--xds-address', `${LOOPBACK}:${p.controlPlane.xds}`, '--status-address', `${LOOPBACK}:${p.controlPlane.status}`,
+  ];
+}
+
+/** Base URL of the control plane's status server (/ready, /debug/syncz, /debug/config). */
+export function statusUrl(p: MeshPorts): string {
+  return `http://${LOOPBACK}:${p.controlPlane.status}`;
+}
+
+/**
+ * Environment each app needs: where to listen and, for frontend, its sidecar's outbound listener. Both calls go to
+ * the same listener; the control plane's `outbound` route picks the service by Host (`orders`) or :authority (`payments`).
+ */
 export function appEnv(service: ServiceName, p: MeshPorts): Record<string, string> {
   const env: Record<string, string> = { PORT: String(p.app[service]) };
   if (service === 'frontend') {
-    env.ORDERS_URL = `http://${LOOPBACK}:${p.outbound.orders}`;
-    env.PAYMENTS_ADDR = `${LOOPBACK}:${p.outbound.payments}`;
+    env.ORDERS_URL = `http://${LOOPBACK}:${p.outbound}`;
+    env.PAYMENTS_ADDR = `${LOOPBACK}:${p.outbound}`;
   }
   return env;
 }
@@ -134,4 +153,9 @@ export function appEnv(service: ServiceName, p: MeshPorts): Record<string, strin
 /** URL of the mesh entry point: frontend through its inbound sidecar listener. */
 export function entryUrl(p: MeshPorts): string {
   return `http://${LOOPBACK}:${p.inbound.frontend}/`;
+}
+
+/** Matches the outbound cluster the control plane makes for `service` (`outbound|<port>||<svc>.<ns>.svc.cluster.local`). */
+export function outboundClusterPattern(service: ServiceName): RegExp {
+  return new RegExp(`^outbound\\|\\d+\\|\\|${service}\\.${NAMESPACE}\\.svc\\.cluster\\.local$`);
 }

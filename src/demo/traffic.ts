@@ -11,9 +11,15 @@ export interface TrafficSummary {
   firstError: string | null;
 }
 
-interface FrontendBody {
-  orders?: { ok?: boolean };
+export interface FrontendBody {
+  orders?: { ok?: boolean; body?: { seenRoute?: string | null } };
   payments?: { ok?: boolean };
+}
+
+/** The x-demo-route header orders received (set by the HTTPRoute in src/demo/mesh/orders.yaml), null without one, undefined when orders did not answer. */
+export function ordersRoute(body: FrontendBody | null): string | null | undefined {
+  const o = body?.orders;
+  return o?.ok === true ? (o.body?.seenRoute ?? null) : undefined;
 }
 
 /** Keep-alive client for the mesh entry point; close() it before stopping the sidecars so they have nothing to drain. */

@@ -15,13 +15,20 @@ export function socketAddress(address: string, port: number): Json {
 }
 
 /** An HttpConnectionManager config; `routes` is either an RDS name or an inline RouteConfiguration. */
-export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }): Json {
+export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }, accessLog = true): Json {
   const h: Json = { '@type': HCM_TYPE, stat_prefix: statPrefix, codec_type: 'AUTO' };
   if ('rds' in routes) h.rds = { config_source: ADS_CONFIG_SOURCE, route_config_name: routes.rds };
   else h.route_config = routes.inline;
   h.http_filters = [ROUTER_FILTER];
+  if (accessLog) h.access_log = [STDOUT_ACCESS_LOG];
   return h;
 }
+
+/** Sidecars log every request and TCP connection to stdout in Envoy's default fields (Istio's accessLogFile: /dev/stdout). */
+const STDOUT_ACCESS_LOG: Json = {
+  name: 'envoy.access_loggers.stdout',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' },
+};
 
 export function hcmFilter(config: Json): Json {
   return { name: 'envoy.filters.network.http_connection_manager', typed_config: config };
@@ -42,7 +49,7 @@ export function inboundListener(address: string, port: number, service: string, 
   const cluster = inboundClusterName(port, service);
   const statPrefix = `inbound_${port}`;
   const filter = protocol === 'tcp'
-    ? { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster } }
+    ? { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } }
     : hcmFilter(hcm(statPrefix, {
         inline: {
           name,
@@ -54,5 +61,5 @@ export function inboundListener(address: string, port: number, service: string, 
 
 /** A proxyless gRPC client's listener: named like the target authority, api_listener HCM reading RDS of the same name. */
 export function apiListener(name: string): Json {
-  return { name, api_listener: { api_listener: hcm(name, { rds: name }) } };
+  return { name, api_listener: { api_listener: hcm(name, { rds: name }, false) } };
 }

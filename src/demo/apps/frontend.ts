@@ -1,4 +1,4 @@
-// The demo's frontend service: for each request it calls orders (HTTP/1.1) and payments (gRPC) through its sidecar's outbound listeners.
+// The demo's frontend service: for each request it calls orders (HTTP/1.1, Host: orders) and payments (gRPC, :authority payments) through its sidecar's outbound listener.
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { Pool } from 'undici';
@@ -8,7 +8,7 @@ import { PaymentsClient, type AuthorizeReply } from './payments-proto.ts';
 const port = portFromEnv();
 const ordersUrl = process.env.ORDERS_URL;
 const paymentsAddr = process.env.PAYMENTS_ADDR;
-if (!ordersUrl || !paymentsAddr) throw new Error('frontend needs ORDERS_URL and PAYMENTS_ADDR (its sidecar outbound listeners)');
+if (!ordersUrl || !paymentsAddr) throw new Error('frontend needs ORDERS_URL and PAYMENTS_ADDR (its sidecar\'s outbound listener)');
 
 const orders = new Pool(ordersUrl, { connections: 8 });
 const payments = new PaymentsClient(`ipv4:${paymentsAddr}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'payments' });

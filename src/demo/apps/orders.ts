@@ -23,6 +23,8 @@ const server = http.createServer((req, res) => {
     ],
     seenHost: req.headers.host ?? null,
     seenRequestId: req.headers['x-request-id'] ?? null,
+    // Set by the HTTPRoute in src/demo/mesh/orders.yaml (RequestHeaderModifier): shows a route edit reaching the sidecars.
+    seenRoute: req.headers['x-demo-route'] ?? null,
   };
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
