@@ -1,4 +1,4 @@
-// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder and the Pilotfish sidecar (req/s, CO-corrected p50/p99, RSS), then xDS scale.
+// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder and the Pilotfish sidecar (tracing off, 100 %, 1 %) (req/s, CO-corrected p50/p99, RSS), then xDS scale.
 import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +6,7 @@ import { measureLatency, measureThroughput, wrkVersion } from './load.ts';
 import { nginxVersion, startNginxProxy, startNginxUpstream } from './nginx.ts';
 import { memoryKiB, pinned, pinningPlan, sampleRss, startProcess, waitListeningLine, type BenchProcess } from './processes.ts';
 import { renderReport, renderXdsSection, type RowKey, type RowResult, type XdsRow } from './report.ts';
+import { startOtlpSink, type OtlpSink } from './otlp-sink.ts';
 import { PILOTFISH, startSidecar } from './sidecar.ts';
 import { measureControlPlaneScale } from './xds-control-plane.ts';
 import { measureSidecarScale } from './xds-sidecar-scale.ts';
@@ -20,7 +21,7 @@ const DURATION = num('BENCH_DURATION', 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const RATE = num('BENCH_RATE', 1000);
-const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
+const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar,trace100,trace1').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
 const XDS = process.env.BENCH_XDS !== '0';
 const UPSTREAM_KIND = process.env.BENCH_UPSTREAM === 'nginx' ? 'nginx' : 'node';
 const EXPECTED_BODY = 'hello from the bench upstream';
@@ -30,6 +31,8 @@ const LABELS: Record<RowKey, string> = {
   nginx: 'nginx (1 worker, keep-alive upstream)',
   bare: 'bare forwarder (node:http + undici Pool)',
   sidecar: 'pilotfish sidecar (--concurrency 1)',
+  trace100: 'pilotfish sidecar, tracing 100 % (OTLP/HTTP)',
+  trace1: 'pilotfish sidecar, tracing 1 % (OTLP/HTTP)',
 };
 
 const pin = pinningPlan();
@@ -41,7 +44,18 @@ if (missing.length > 0) console.log(`missing: ${missing.join(', ')} — install 
 if (UPSTREAM_KIND === 'nginx' && !nginx) throw new Error('BENCH_UPSTREAM=nginx needs nginx: apt-get install nginx-light');
 
 /** What a row puts between the load generator and the upstream; null means nothing (direct). */
-interface Subject { readonly port: number; readonly pid: number | null; stop(): Promise<void> }
+interface Subject { readonly port: number; readonly pid: number | null; stop(): Promise<void>; notes?(): Promise<string[]> }
+
+/** The OTLP endpoint the tracing rows export to (started with the first of them). */
+let sink: OtlpSink | null = null;
+
+/** Spans sent / dropped by a sidecar (from its /stats/prometheus) and what the sink received. */
+async function tracingNotes(admin: string): Promise<string[]> {
+  const text = await (await fetch(`${admin}/stats/prometheus`)).text();
+  const stat = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  const got = sink?.stats() ?? { requests: 0, bytes: 0 };
+  return [`spans exported ${stat('envoy_tracing_opentelemetry_spans_sent').toLocaleString('en-US')}, dropped (queue full) ${stat('envoy_tracing_opentelemetry_spans_dropped').toLocaleString('en-US')}, failed ${stat('envoy_tracing_opentelemetry_spans_failed')}; the collector got ${got.requests} OTLP requests, ${(got.bytes / 1048576).toFixed(1)} MiB`];
+}
 
 async function startSubject(key: RowKey, upstreamPort: number): Promise<Subject | string> {
   if (key === 'direct') return { port: upstreamPort, pid: null, stop: async () => {} };
@@ -56,6 +70,12 @@ async function startSubject(key: RowKey, upstreamPort: number): Promise<Subject 
     return { port, pid: p.proc.pid ?? null, stop: () => p.stop() };
   }
   if (!fs.existsSync(PILOTFISH)) return `${PILOTFISH} does not exist yet`;
+  if (key === 'trace100' || key === 'trace1') {
+    sink ??= await startOtlpSink();
+    sink.reset();
+    const t = await startSidecar(pin, upstreamPort, { percent: key === 'trace100' ? 100 : 1, otlpUrl: sink.url });
+    return { port: t.port, pid: t.proc.proc.pid ?? null, stop: () => t.proc.stop(), notes: () => tracingNotes(`http://${t.admin}`) };
+  }
   const s = await startSidecar(pin, upstreamPort);
   return { port: s.port, pid: s.proc.proc.pid ?? null, stop: () => s.proc.stop() };
 }
@@ -99,6 +119,7 @@ async function measureRow(key: RowKey, upstreamPort: number): Promise<RowResult>
     if (lat.non2xx || lat.errors) notes.push(`latency run: ${lat.non2xx} non-2xx, ${lat.errors} errors (first: ${lat.firstError})`);
     const f = (us: number) => `${(us / 1000).toFixed(2)} ms`;
     const latencyDetail = `p90 ${f(lat.p90)}, p99.9 ${f(lat.p999)}, max ${f(lat.max)} over ${lat.measured} measured requests`;
+    if (subject.notes) notes.push(...await subject.notes().catch((err: Error) => [`tracing stats unavailable: ${err.message}`]));
     return { ...empty, skipped: null, rps: tp.rps, p50: lat.p50, p99: lat.p99, latencyDetail, rssIdle, rssLoad, rssPeak, notes };
   } finally {
     await subject.stop();
@@ -156,11 +177,16 @@ async function main(): Promise<void> {
   console.log(`upstream on 127.0.0.1:${upstream.port}; rows: ${ROWS.join(', ')}`);
   const results: RowResult[] = [];
   for (const key of ROWS) {
-    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar)`);
-    const r = await measureRow(key, upstream.port);
+    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar,trace100,trace1)`);
+    let r = await measureRow(key, upstream.port);
+    const off = results.find((x) => x.key === 'sidecar');
+    if ((key === 'trace100' || key === 'trace1') && !r.skipped && off && !off.skipped && off.rps > 0) {
+      r = { ...r, notes: [`${(r.rps / off.rps).toFixed(2)}× the req/s of the sidecar with tracing off`, ...r.notes] };
+    }
     if (r.skipped) console.log(`  ${r.label}: skipped: ${r.skipped}${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}`);
     results.push(r);
   }
+  await sink?.close();
   const xds = XDS ? await xdsSection(upstream.port) : null;
   await upstream.proc.stop();
   process.off('exit', stopAll);

@@ -9,8 +9,11 @@ import { pinned, startProcess, type BenchProcess, type Pinning } from './process
 
 export const PILOTFISH = process.env.PILOTFISH_BIN ?? fileURLToPath(new URL('../bin/pilotfish', import.meta.url));
 
-/** Envoy v3 bootstrap: admin and listener on port 0, no access log, router only. */
-export function benchBootstrap(upstreamPort: number): Record<string, unknown> {
+/** HCM tracing for the tracing rows: OpenTelemetry over OTLP/HTTP protobuf to `otlpUrl`, `percent` of new traces sampled. */
+export interface BenchTracing { readonly percent: number; readonly otlpUrl: string }
+
+/** Envoy v3 bootstrap: admin and listener on port 0, no access log, router only (plus tracing when given). */
+export function benchBootstrap(upstreamPort: number, tracing: BenchTracing | null = null): Record<string, unknown> {
   const addr = (port: number) => ({ socket_address: { address: '127.0.0.1', port_value: port } });
   return {
     node: { id: 'bench-sidecar', cluster: 'bench' },
@@ -26,6 +29,15 @@ export function benchBootstrap(upstreamPort: number): Record<string, unknown> {
             stat_prefix: 'bench',
             route_config: { name: 'bench', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'bench_upstream' } }] }] },
             http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+            ...(tracing === null ? {} : {
+              tracing: {
+                random_sampling: { value: tracing.percent },
+                provider: {
+                  name: 'envoy.tracers.opentelemetry',
+                  typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', http_service: { http_uri: { uri: tracing.otlpUrl, timeout: '5s' } } },
+                },
+              },
+            }),
           },
         }] }],
       }],
@@ -42,11 +54,11 @@ export interface Sidecar { readonly proc: BenchProcess; readonly port: number; r
 interface ListenersJson { listener_statuses?: { name: string; local_address?: { socket_address?: { port_value?: number } } }[] }
 
 /** Starts the sidecar, waits for /ready, and reads the listener's real port from /listeners?format=json. */
-export async function startSidecar(p: Pinning, upstreamPort: number): Promise<Sidecar> {
+export async function startSidecar(p: Pinning, upstreamPort: number, tracing: BenchTracing | null = null): Promise<Sidecar> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilotfish-bench-sidecar-'));
   const cfg = path.join(dir, 'bootstrap.yaml');
   const addrFile = path.join(dir, 'admin-address');
-  fs.writeFileSync(cfg, stringify(benchBootstrap(upstreamPort)));
+  fs.writeFileSync(cfg, stringify(benchBootstrap(upstreamPort, tracing)));
   const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
   const proc = startProcess('pilotfish', pinned(p, 0, PILOTFISH, ['proxy', '-c', cfg, '--admin-address-path', addrFile, '--concurrency', '1']), env);
   const deadline = Date.now() + 30_000;

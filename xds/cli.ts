@@ -1,4 +1,5 @@
 // Parses `pilotfish control-plane` flags; a bad flag yields one error line.
+import { CA_USAGE, caArgsError, parseCaFlag, type CaArgs } from './ca/ca-args.ts';
 
 export interface ControlPlaneArgs {
   readonly inputs: string[];
@@ -6,6 +7,8 @@ export interface ControlPlaneArgs {
   readonly statusAddress: string;
   readonly logLevel: string;
   readonly help: boolean;
+  /** Certificate-authority flags, present only when some were given (the CA runs by default; see ca/ca-args.ts). */
+  readonly ca?: CaArgs;
 }
 
 export const CONTROL_PLANE_USAGE = `Usage: pilotfish control-plane -f PATH [-f PATH ...] [flags]
@@ -17,10 +20,11 @@ Input files are watched; an invalid change is refused and the last good config k
   -f, --input PATH          YAML file or directory (repeatable; directories are read recursively)
       --xds-address ADDR    gRPC ADS listen address (default 127.0.0.1:15010)
       --status-address ADDR status HTTP listen address (default 127.0.0.1:15014):
-                            /debug/syncz, /debug/config, /ready
+                            /debug/syncz, /debug/config, /debug/certs, /ready
       --log-level LEVEL     trace|debug|info|warn|error|fatal|silent (default info)
   -h, --help                show this help
-`;
+
+${CA_USAGE}`;
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -32,6 +36,7 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
   let statusAddress = '127.0.0.1:15014';
   let logLevel = 'info';
   let help = false;
+  const ca: CaArgs = {};
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
     let value: string | undefined;
@@ -73,10 +78,15 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
       case '--help':
         help = true;
         break;
-      default:
-        return { ok: false, error: `unknown flag "${argv[i]}"` };
+      default: {
+        const r = parseCaFlag(flag, take, ca);
+        if (r === false) return { ok: false, error: `unknown flag "${argv[i]}"` };
+        if (typeof r === 'string') return { ok: false, error: r };
+      }
     }
   }
+  const caError = caArgsError(ca);
+  if (caError) return { ok: false, error: caError };
   if (!help && inputs.length === 0) return { ok: false, error: 'at least one --input/-f PATH is required' };
-  return { ok: true, options: { inputs, xdsAddress, statusAddress, logLevel, help } };
+  return { ok: true, options: { inputs, xdsAddress, statusAddress, logLevel, help, ...(Object.keys(ca).length ? { ca } : {}) } };
 }

@@ -1,4 +1,4 @@
-// `pilotfish control-plane`: compiles the YAML inputs, serves them over ADS to sidecars, watches for changes and reports status.
+// `pilotfish control-plane`: compiles the YAML inputs, serves them over ADS to sidecars, runs the certificate authority, watches for changes and reports status.
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import { xdsProtoRoot } from '../src/xds/protos.ts';
@@ -10,6 +10,9 @@ import { XdsServer } from './server/xds-server.ts';
 import { startStatusServer } from './status.ts';
 import { watchInputs, type InputWatcher } from './watch.ts';
 import { CONTROL_PLANE_USAGE, parseControlPlaneArgs } from './cli.ts';
+import type { CertificateAuthority } from './ca/authority.ts';
+import { caOptionsFromArgs } from './ca/ca-args.ts';
+import { startCa, type CaOptions } from './ca/start-ca.ts';
 
 export const DEFAULT_XDS_ADDRESS = '127.0.0.1:15010';
 export const DEFAULT_STATUS_ADDRESS = '127.0.0.1:15014';
@@ -21,6 +24,8 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** Watch the inputs for changes (default true). */
   watch?: boolean;
+  /** Run the certificate authority on the xDS gRPC server (absent or null: no CA; the command passes it by default). */
+  ca?: CaOptions | null;
 }
 
 export interface ReloadOutcome {
@@ -37,6 +42,8 @@ export interface ControlPlane {
   /** 'sent' | 'ack' | 'nack' (SyncEvent), 'pushed' ({generation, streams, ms}) after each rebuild, 'reload' (ReloadOutcome). */
   readonly events: EventEmitter;
   reload(): Promise<ReloadOutcome>;
+  /** The certificate authority (rotateRoot(), trustBundle(), status()), or null when not started. */
+  readonly ca: CertificateAuthority | null;
   close(): Promise<void>;
 }
 
@@ -52,6 +59,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const logger = opts.logger ?? pino({ level: 'info' });
   const first = await compileInputs(opts.inputs);
   if (!first.ok) throw new InvalidInputError(first.errors);
+  const ca = opts.ca ? await startCa(opts.ca, first.model, logger) : null;
   const root = await xdsProtoRoot();
   const state = new MeshState();
   state.setModel(first.model, first.version);
@@ -61,6 +69,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let lastAttempt: { at: string; result: InputResult } = { at: appliedAt, result: first };
   const server = new XdsServer(state, root, logger);
   const events = server.events;
+  if (ca) server.addService(ca.definition, ca.handlers);
 
   let xdsPort: number;
   try {
@@ -134,6 +143,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       notTranslated: untranslated(state.model),
       ignoredDocuments: ignored,
     }),
+    certs: ca ? () => ca.status() : undefined,
+    caAction: ca ? (action, params) => ca.action(action, params) : undefined,
   }).catch(async (err: unknown) => {
     await server.close();
     throw err;
@@ -141,13 +152,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   let watcher: InputWatcher | null = null;
   if (opts.watch !== false) watcher = await watchInputs(opts.inputs, () => void reload(), logger);
-  logger.info({ xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, statusPort: status.port, version: state.version, ...modelCounts(state.model) }, 'control plane serving');
+  logger.info({ xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, statusPort: status.port, version: state.version, ...modelCounts(state.model), ...(ca ? { caTrustDomain: ca.authority.trustDomain } : {}) }, 'control plane serving');
 
   return {
     xdsPort,
     statusPort: status.port,
     events,
     reload,
+    ca: ca?.authority ?? null,
     close: async () => {
       watcher?.close();
       state.close();
@@ -172,7 +184,7 @@ export async function runControlPlaneCommand(argv: string[]): Promise<number> {
   const logger = pino({ level: o.logLevel, base: { component: 'control-plane' } });
   let cp: ControlPlane;
   try {
-    cp = await startControlPlane({ inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger });
+    cp = await startControlPlane({ inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca: caOptionsFromArgs(o.ca) });
   } catch (err) {
     process.stderr.write(`pilotfish control-plane: ${(err as Error).message}\n`);
     return 1;

@@ -1,4 +1,4 @@
-// The control plane's HTTP status endpoint: /debug/syncz (per-sidecar sync, like istioctl proxy-status), /debug/config and /ready.
+// The control plane's HTTP status endpoint: /debug/syncz (per-sidecar sync, like istioctl proxy-status), /debug/config, /debug/certs and /ready.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,6 +7,10 @@ export interface StatusSources {
   syncz(node: string | null): unknown;
   config(): unknown;
   ready(): boolean;
+  /** GET /debug/certs: the certificate authority's roots and issued certificates (absent: no CA). */
+  certs?(): unknown;
+  /** POST /debug/ca/<action> (loopback callers only); null for an unknown action. */
+  caAction?(action: string, params: URLSearchParams): Promise<{ code: number; body: unknown }> | null;
 }
 
 export interface StatusServer {
@@ -27,10 +31,20 @@ function send(res: http.ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
+/** Runs a CA admin action for a loopback caller that is not a browser page (no Origin): 403 otherwise, 404 for an unknown action. */
+function caAction(req: http.IncomingMessage, res: http.ServerResponse, url: URL, run: NonNullable<StatusSources['caAction']>): void {
+  const from = req.socket.remoteAddress ?? '';
+  if (!/^(127\.|::1$|::ffff:127\.)/.test(from) || req.headers.origin !== undefined) return send(res, 403, 'CA actions are accepted from loopback only, not from browser pages\n');
+  const p = run(url.pathname.slice('/debug/ca/'.length), url.searchParams);
+  if (!p) return send(res, 404, 'not found\n');
+  p.then((r) => send(res, r.code, r.body), (err: unknown) => send(res, 500, `${(err as Error).message}\n`));
+}
+
 export async function startStatusServer(address: string, sources: StatusSources): Promise<StatusServer> {
   const { host, port } = splitHostPort(address);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://status');
+    if (req.method === 'POST' && url.pathname.startsWith('/debug/ca/') && sources.caAction) return caAction(req, res, url, sources.caAction);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
     try {
       switch (url.pathname) {
@@ -38,10 +52,12 @@ export async function startStatusServer(address: string, sources: StatusSources)
           return send(res, 200, sources.syncz(url.searchParams.get('node')));
         case '/debug/config':
           return send(res, 200, sources.config());
+        case '/debug/certs':
+          return sources.certs ? send(res, 200, sources.certs()) : send(res, 404, 'the certificate authority is not running\n');
         case '/ready':
           return sources.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
         case '/':
-          return send(res, 200, 'pilotfish control plane\n  /debug/syncz  connected sidecars and their ACK/NACK state per type (?node=ID)\n  /debug/config input status, compile errors, version\n  /ready\n');
+          return send(res, 200, 'pilotfish control plane\n  /debug/syncz  connected sidecars and their ACK/NACK state per type (?node=ID)\n  /debug/config input status, compile errors, version\n  /debug/certs  CA roots and issued certificates\n  /ready\n');
         default:
           return send(res, 404, 'not found\n');
       }

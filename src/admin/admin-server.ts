@@ -6,6 +6,7 @@ import type { AdminView, ServerState } from './admin-view.ts';
 import { buildConfigDump, resourceNeedsEds, selectResource } from './config-dump.ts';
 import { renderClustersJson, renderClustersText, renderListenersJson, renderListenersText } from './clusters-page.ts';
 import { renderStatsJson, renderStatsText } from './stats-page.ts';
+import { certsPage, secretsConfigDump } from '../secrets/secrets-dump.ts';
 
 export interface AdminServerOptions {
   readonly address: { readonly host: string; readonly port: number };
@@ -75,11 +76,17 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         const resource = url.searchParams.get('resource');
         const xds = (await view.xdsDump?.()) ?? null;
         const includeEds = url.searchParams.has('include_eds') || resourceNeedsEds(resource);
-        const dump = buildConfigDump(view.current(), view.lastUpdated(), { xds, includeEds });
+        const entries = view.secretEntries?.() ?? [];
+        const secrets = entries.length > 0 ? secretsConfigDump(entries) : null;
+        const dump = buildConfigDump(view.current(), view.lastUpdated(), { xds, includeEds, secrets });
         if (!resource) return json(dump);
         const sel = selectResource(dump, resource);
         return sel ? json(sel) : text(`${resource} not found in config dump\n`, 404);
       },
+    },
+    '/certs': {
+      mutates: false, help: 'print certs on machine',
+      handler: () => json(certsPage(view.secretEntries?.() ?? [], view.current())),
     },
     '/clusters': {
       mutates: false, help: 'upstream cluster status',

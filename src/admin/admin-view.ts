@@ -1,5 +1,6 @@
 // What the admin server reads and controls: backed by one in-process engine or by a primary aggregating its workers.
 import type { CircuitBreakerThresholds, Snapshot } from '../model/types.ts';
+import type { SecretEntry } from '../secrets/secret-store.ts';
 import type { BoundListener } from '../server/types.ts';
 import type { Host, UpstreamCluster } from '../upstream/types.ts';
 
@@ -19,6 +20,14 @@ export interface HostStatus {
   readonly rqTotal: number;
   readonly rqError: number;
   readonly cxConnectFail: number;
+  /** Active health checking says unhealthy (Envoy's /failed_active_hc); absent = false. */
+  readonly failedActiveHc?: boolean;
+  /** No health check result yet (/pending_active_hc). */
+  readonly pendingActiveHc?: boolean;
+  /** Ejected by outlier detection (/failed_outlier_check). */
+  readonly ejected?: boolean;
+  /** Outlier detection's success rate of the last interval (0..100), or -1. */
+  readonly successRate?: number;
 }
 
 export interface ClusterStatus {
@@ -60,6 +69,8 @@ export interface AdminView {
    * what current() says about dynamic resources. Absent, or null, without xDS.
    */
   xdsDump?(): readonly object[] | null | Promise<readonly object[] | null>;
+  /** The process's secrets (identity agent, static, SDS) for /config_dump's SecretsConfigDump and /certs; absent: none. */
+  secretEntries?(): readonly SecretEntry[];
 }
 
 /** Names of the clusters and listeners declared in bootstrap static_resources (the rest came from xDS). */
@@ -79,6 +90,7 @@ export function clusterStatuses(clusters: readonly UpstreamCluster[], snapshot: 
     hosts: c.hosts().map((h) => ({
       key: h.key, address: h.address, port: h.port, hostname: h.hostname, weight: h.weight, health: h.health,
       rqActive: h.activeRequests, rqTotal: h.rqTotal, rqError: h.rqError, cxConnectFail: h.cxConnectFail,
+      failedActiveHc: h.failedActiveHc, pendingActiveHc: h.pendingActiveHc, ejected: h.ejected, successRate: c.successRate?.(h) ?? -1,
     })),
   }));
 }

@@ -2,14 +2,21 @@
 import type { BoundListener } from '../server/types.ts';
 import type { ClusterStatus, HostStatus } from './admin-view.ts';
 
-const HEALTH_FLAGS: Readonly<Record<HostStatus['health'], string>> = {
-  UNKNOWN: 'healthy',
-  HEALTHY: 'healthy',
+const EDS_FLAGS: Readonly<Record<HostStatus['health'], string>> = {
+  UNKNOWN: '',
+  HEALTHY: '',
   UNHEALTHY: '/failed_eds_health',
   TIMEOUT: '/failed_eds_health',
   DRAINING: '/eds_status_draining',
   DEGRADED: '/degraded_eds_health',
 };
+
+/** Envoy's health_flags string: "healthy", or the set flags in Envoy's order ("/failed_active_hc/failed_outlier_check"). */
+export function healthFlags(h: HostStatus): string {
+  const eds = EDS_FLAGS[h.health] ?? '';
+  const flags = `${h.failedActiveHc ? '/failed_active_hc' : ''}${h.ejected ? '/failed_outlier_check' : ''}${eds === '/eds_status_draining' ? '' : eds}${h.pendingActiveHc ? '/pending_active_hc' : ''}${eds === '/eds_status_draining' ? eds : ''}`;
+  return flags === '' ? 'healthy' : flags;
+}
 
 const rqSuccess = (h: HostStatus): number => Math.max(0, h.rqTotal - h.rqError - h.rqActive);
 
@@ -43,14 +50,14 @@ export function renderClustersText(clusters: readonly ClusterStatus[]): string {
         `${p}::rq_timeout::0`,
         `${p}::rq_total::${h.rqTotal}`,
         `${p}::hostname::${h.hostname ?? ''}`,
-        `${p}::health_flags::${HEALTH_FLAGS[h.health] ?? 'healthy'}`,
+        `${p}::health_flags::${healthFlags(h)}`,
         `${p}::weight::${h.weight}`,
         `${p}::region::`,
         `${p}::zone::`,
         `${p}::sub_zone::`,
         `${p}::canary::false`,
         `${p}::priority::0`,
-        `${p}::success_rate::-1`,
+        `${p}::success_rate::${h.successRate ?? -1}`,
         `${p}::local_origin_success_rate::-1`,
       );
     }
@@ -87,7 +94,13 @@ export function renderClustersJson(clusters: readonly ClusterStatus[]): unknown 
             stat('cx_active', 0, true),
             stat('rq_active', h.rqActive, true),
           ],
-          health_status: { eds_health_status: h.health },
+          health_status: {
+            eds_health_status: h.health,
+            ...(h.failedActiveHc ? { failed_active_health_check: true } : {}),
+            ...(h.ejected ? { failed_outlier_check: true } : {}),
+            ...(h.pendingActiveHc ? { pending_active_hc: true } : {}),
+          },
+          ...(h.successRate !== undefined && h.successRate >= 0 ? { success_rate: { value: h.successRate } } : {}),
           weight: h.weight,
           ...(h.hostname ? { hostname: h.hostname } : {}),
           locality: {},

@@ -51,6 +51,8 @@ export interface ConfigDumpOptions {
   readonly xds?: readonly object[] | null;
   /** Envoy's ?include_eds: add the EndpointsConfigDump section. */
   readonly includeEds?: boolean;
+  /** The SecretsConfigDump section (src/secrets/secrets-dump.ts), last, as in Envoy; absent or null: none. */
+  readonly secrets?: object | null;
 }
 
 /** The {"configs":[...]} document of GET /config_dump. */
@@ -95,7 +97,8 @@ export function buildConfigDump(snapshot: Snapshot | null, lastUpdatedMs: number
     listeners,
     routes,
   ];
-  return { configs: xds ? mergeDynamic(configs, xds, opts.includeEds ?? false) : configs };
+  const all = xds ? mergeDynamic(configs, xds, opts.includeEds ?? false) : configs;
+  return { configs: opts.secrets ? [...all, opts.secrets as Json] : all };
 }
 
 /** Envoy's order of the config dump sections. */
@@ -138,6 +141,8 @@ const ITEM_TYPES: Readonly<Record<string, string>> = {
   static_route_configs: 'RoutesConfigDump.StaticRouteConfig',
   dynamic_route_configs: 'RoutesConfigDump.DynamicRouteConfig',
   dynamic_endpoint_configs: 'EndpointsConfigDump.DynamicEndpointConfig',
+  static_secrets: 'SecretsConfigDump.StaticSecret',
+  dynamic_active_secrets: 'SecretsConfigDump.DynamicSecret',
 };
 
 /** Whether GET /config_dump?resource=X needs the EndpointsConfigDump section (Envoy includes it for that field). */

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { ProxyEngine } from '../server/types.ts';
 import { pinoLevel } from '../observability/access-log.ts';
+import { processSecretStore } from '../secrets/process-secrets.ts';
 import { clusterStatuses, type AdminView, type ServerInfo, type ServerState } from './admin-view.ts';
 
 export interface EngineViewOptions {
@@ -40,5 +41,6 @@ export function createEngineView(engine: ProxyEngine, o: EngineViewOptions): Adm
       return true;
     },
     ...(o.xdsDump ? { xdsDump: o.xdsDump } : {}),
+    secretEntries: () => processSecretStore().entries(),
   };
 }

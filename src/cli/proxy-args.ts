@@ -14,6 +14,12 @@ export interface ProxyOptions {
   readonly serviceNode: string | null;
   readonly fileFlushIntervalMs: number | null;
   readonly help: boolean;
+  /** Identity agent (src/identity): the CA's address; null = no agent unless PILOTFISH_CA_ADDR is set. */
+  readonly caAddress?: string | null;
+  readonly caRootCert?: string | null;
+  readonly identityTokenFile?: string | null;
+  readonly trustDomain?: string | null;
+  readonly certValiditySeconds?: number | null;
 }
 
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = {
@@ -54,6 +60,14 @@ const FLAGS: readonly Flag[] = [
   {
     names: ['--mode'], arg: 'MODE', help: 'serve (default) or validate (check the config and exit)',
     apply: (o, v) => { if (v !== 'serve' && v !== 'validate') return `--mode must be serve or validate, got "${v}"`; o.mode = v; return null; },
+  },
+  { names: ['--ca-address'], arg: 'HOST:PORT', help: 'identity agent: the CA (CertificateService) to get the workload certificate from (env PILOTFISH_CA_ADDR)', apply: (o, v) => { o.caAddress = v; return null; } },
+  { names: ['--ca-root-cert'], arg: 'FILE', help: 'identity agent: root certificate of the CA\'s TLS server (default plaintext, loopback only; env PILOTFISH_CA_ROOT_CERT)', apply: (o, v) => { o.caRootCert = v; return null; } },
+  { names: ['--identity-token-file'], arg: 'FILE', help: 'identity agent: bearer token file sent to the CA (env PILOTFISH_TOKEN_FILE; default the Kubernetes service-account token)', apply: (o, v) => { o.identityTokenFile = v; return null; } },
+  { names: ['--trust-domain'], arg: 'NAME', help: 'identity agent: SPIFFE trust domain (default cluster.local; env PILOTFISH_TRUST_DOMAIN)', apply: (o, v) => { o.trustDomain = v; return null; } },
+  {
+    names: ['--cert-validity-s'], arg: 'N', help: 'identity agent: requested certificate lifetime in seconds (default 86400; env PILOTFISH_CERT_VALIDITY_S)',
+    apply: (o, v) => { const n = int('--cert-validity-s', v, 1); if (typeof n === 'string') return n; o.certValiditySeconds = n; return null; },
   },
   { names: ['--service-cluster'], arg: 'NAME', help: 'override node.cluster', apply: (o, v) => { o.serviceCluster = v; return null; } },
   { names: ['--service-node'], arg: 'NAME', help: 'override node.id', apply: (o, v) => { o.serviceNode = v; return null; } },

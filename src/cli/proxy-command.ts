@@ -5,6 +5,7 @@ import type { XdsSource } from '../xds/xds-source.ts';
 import { startAdminServer } from '../admin/admin-server.ts';
 import type { ServerInfo, ServerState } from '../admin/admin-view.ts';
 import { createEngineView } from '../admin/engine-view.ts';
+import type { IdentityAgent } from '../identity/agent.ts';
 import { createLogger, flushAccessLogs, setAccessLogFlushInterval } from '../observability/access-log.ts';
 import { updateMemoryStats, updateServerStats } from '../observability/server-stats.ts';
 import { StatsRegistry } from '../observability/stats.ts';
@@ -84,6 +85,10 @@ export async function runProxy(argv: readonly string[], deps: ProxyDeps = {}): P
     out(`configuration '${o.configPath ?? '--config-yaml'}' OK\n`);
     return 0;
   }
+  if (o.concurrency > 1 && (o.caAddress || process.env.PILOTFISH_CA_ADDR)) {
+    err('pilotfish proxy: the identity agent (--ca-address / PILOTFISH_CA_ADDR) needs --concurrency 1 for now\n');
+    return 1;
+  }
   if (o.concurrency > 1) {
     const { runPrimary } = await import('../server/workers.ts');
     return runPrimary({ options: o, doc: loaded.doc, snapshot: loaded.snapshot, xds: xds !== null, logger, deps, err });
@@ -143,7 +148,13 @@ async function serveInProcess(o: ProxyOptions, cfg: ServeConfig, logger: Logger,
   if (o.adminAddressPath) writeAdminAddress(o.adminAddressPath, adminAddress.host, admin.port);
   const uninstall = deps.handleSignals === false ? () => undefined : onShutdownSignals(quit, () => process.exit(1));
 
+  let identity: IdentityAgent | null = null;
   try {
+    // The identity agent fills the secrets "default" and "ROOTCA" before any TLS context needs them; LIVE waits for it.
+    if (o.caAddress || process.env.PILOTFISH_CA_ADDR) {
+      const { startIdentityAgent } = await import('../identity/start-identity.ts');
+      identity = startIdentityAgent({ flags: o, metadata: snapshot.node.metadata, logger });
+    }
     if (xds) source = await xds.startXdsSource({ bootstrap: cfg.doc, staticSnapshot: snapshot, engine, logger });
     else await engine.apply(snapshot);
     lastUpdated = Date.now();
@@ -151,6 +162,7 @@ async function serveInProcess(o: ProxyOptions, cfg: ServeConfig, logger: Logger,
     if (xds && e instanceof xds.XdsBootstrapError) for (const line of e.errors) err(`${line}\n`);
     else err(`pilotfish: cannot start: ${(e as Error).message}\n`);
     logger.error({ err: e }, 'startup failed');
+    identity?.stop();
     await engine.drain(0).catch(() => undefined);
     await admin.close();
     uninstall();
@@ -161,9 +173,13 @@ async function serveInProcess(o: ProxyOptions, cfg: ServeConfig, logger: Logger,
     state = 'LIVE';
     logger.info({ listeners: engine.listeners(), admin: admin.port }, 'ready');
   };
+  const identityReady = identity ? identity.ready : Promise.resolve();
+  if (identity) logger.info({ admin: admin.port }, 'waiting for the workload certificate');
   if (source) {
     logger.info({ admin: admin.port }, 'waiting for the first complete xDS config');
-    void source.ready.then(live);
+    void Promise.all([source.ready, identityReady]).then(live);
+  } else if (identity) {
+    void identityReady.then(live);
   } else {
     live();
   }
@@ -172,6 +188,7 @@ async function serveInProcess(o: ProxyOptions, cfg: ServeConfig, logger: Logger,
   state = 'DRAINING';
   // No config changes while draining: the ADS stream goes first (an apply in progress is waited for, within bounds).
   if (source) await settleWithin(source.close().catch((e: unknown) => logger.error({ err: e }, 'closing the xDS source failed')), DRAIN_GRACE_MS);
+  identity?.stop();
   logger.info({ reason, drainTimeMs }, 'shutting down: draining');
   const drain = engine.drain(drainTimeMs).catch((e: unknown) => logger.error({ err: e }, 'drain failed'));
   if (!(await settleWithin(drain, drainTimeMs + DRAIN_GRACE_MS))) logger.warn({ drainTimeMs }, 'drain did not finish in time; exiting anyway');

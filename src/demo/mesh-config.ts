@@ -119,12 +119,7 @@ export function sidecarBootstrap(service: ServiceName, p: MeshPorts): Record<str
   };
 }
 
-/**
- * Arguments of `pilotfish control-plane` for this plan: xDS and status on loopback, and each input file with its own
- * `-f`. Not the directory: the control plane watches a directory with `fs.watch(dir, {recursive: true})`, which on
- * Linux misses every later change to a file once an editor has saved it by rename (sed -i, vim); listed files are
- * watched through a plain watch of their parent directory, which sees every save.
- */
+/** Arguments of `pilotfish control-plane` for this plan: xDS and status on loopback, each input file with its own `-f`. */
 export function controlPlaneArgs(inputFiles: readonly string[], p: MeshPorts): string[] {
   return [
     'control-plane', ...inputFiles.flatMap((f) => ['-f', f]),

@@ -1,4 +1,6 @@
 // The state of one request while it is being proxied, and the access-log entry and stats it leaves when done.
+import type { HcmMeshMetrics } from '../observability/mesh-metrics.ts';
+import type { RequestTrace } from '../observability/tracing/request-trace.ts';
 import type { AccessLogEntry, AccessLogger } from '../observability/types.ts';
 import type { ResponseFlag } from './error-response.ts';
 import type { DownstreamExchange, HeaderRecord } from './exchange.ts';
@@ -21,6 +23,11 @@ export class ActiveRequest {
   responseTrailers: HeaderRecord | null = null;
   details: string | null = null;
   flags: ResponseFlag[] | null = null;
+  /** Spans of this request, when its connection manager traces. */
+  trace: RequestTrace | null = null;
+  /** Istio-style request metrics of the connection manager, and the peer's workload (bounded label) seen on the inbound side. */
+  mesh: HcmMeshMetrics | null = null;
+  peerWorkload: string | null = null;
   #finished = false;
   readonly #loggers: readonly AccessLogger[];
   readonly #stats: HcmStats;
@@ -40,12 +47,17 @@ export class ActiveRequest {
 
   get finished(): boolean { return this.#finished; }
 
+  /** The connection manager's stats (timeouts counted by the forwarder). */
+  get hcmStats(): HcmStats { return this.#stats; }
+
   /** Called exactly once when the exchange is over (success, local reply, or reset). */
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     const durationMs = performance.now() - this.startHr;
     this.#stats.completed(this.responseCode, durationMs, this.ex.head.protocol);
+    if (this.trace !== null) this.trace.finish();
+    if (this.mesh !== null) this.mesh.record(this, durationMs);
     this.#onFinish(this);
     if (this.#loggers.length === 0) return;
     const entry = this.toLogEntry(Math.round(durationMs));

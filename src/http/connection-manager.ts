@@ -2,6 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { HttpConnectionManagerConfig } from '../model/types.ts';
+import type { HcmMeshMetrics } from '../observability/mesh-metrics.ts';
+import type { MeshTelemetry } from '../observability/mesh-telemetry.ts';
+import type { HcmTracer, TrafficDirection } from '../observability/tracing/hcm-tracer.ts';
 import type { AccessLogger } from '../observability/types.ts';
 import { ActiveRequest } from './active-request.ts';
 import type { ClusterStatsCache } from './cluster-stats.ts';
@@ -9,9 +12,11 @@ import { Http1Codec } from './codec/http1-codec.ts';
 import { Http2Codec } from './codec/http2-codec.ts';
 import { sendLocalReply } from './error-response.ts';
 import type { DownstreamConnectionInfo, DownstreamExchange } from './exchange.ts';
+import { HttpFilterChain } from './filters/filter-chain.ts';
 import { HcmStats, type StatsSink } from './hcm-stats.ts';
 import { RouteTable } from './route-table.ts';
-import { routeRequest, type ClusterLookup } from './router.ts';
+import { routeRequest, type ClusterLookup, type RouterDeps } from './router.ts';
+import { applyXfcc } from './xfcc.ts';
 
 export interface ConnectionManagerDeps {
   readonly clusters: ClusterLookup;
@@ -22,6 +27,9 @@ export interface ConnectionManagerDeps {
   readonly routes: { get(name: string): RouteTable | undefined };
   /** Tells the owner that in-flight work changed (for drain accounting). */
   readonly onActive: (delta: number) => void;
+  /** Tracing and mesh metrics of the process, and the listener's traffic_direction (which spans, which reporter). */
+  readonly telemetry?: MeshTelemetry;
+  readonly trafficDirection?: TrafficDirection;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -31,6 +39,11 @@ export class HttpConnectionManager {
   readonly #deps: ConnectionManagerDeps;
   readonly #stats: HcmStats;
   readonly #table: RouteTable | null;
+  /** The HTTP filters before the router, compiled once; null when the router is the only filter. */
+  readonly #chain: HttpFilterChain | null;
+  readonly #routerDeps: RouterDeps;
+  readonly #tracer: HcmTracer | null;
+  readonly #mesh: HcmMeshMetrics | null;
   #http1: Http1Codec | null = null;
   #http2: Http2Codec | null = null;
   #draining = false;
@@ -40,6 +53,10 @@ export class HttpConnectionManager {
     this.#deps = deps;
     this.#stats = new HcmStats(deps.stats, config.statPrefix);
     this.#table = config.routeConfig === null ? null : new RouteTable(config.routeConfig);
+    this.#chain = HttpFilterChain.create(config, deps.stats);
+    this.#routerDeps = { hcm: config, clusters: deps.clusters, clusterStats: deps.clusterStats };
+    this.#tracer = deps.telemetry?.tracer(config, deps.trafficDirection ?? 'UNSPECIFIED') ?? null;
+    this.#mesh = deps.telemetry?.http(deps.trafficDirection ?? 'UNSPECIFIED') ?? null;
   }
 
   get #h1(): Http1Codec {
@@ -48,6 +65,7 @@ export class HttpConnectionManager {
       maxHeadersCount: this.config.maxHeadersCount,
       requestHeadersTimeoutMs: this.config.requestHeadersTimeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
+      maxConnectionDurationMs: this.config.maxConnectionDurationMs,
       onExchange: (ex) => this.#onExchange(ex),
       onBadRequest: (info, code, reason) => this.#onBadRequest(info, code, reason),
     });
@@ -58,6 +76,7 @@ export class HttpConnectionManager {
       http2: this.config.http2,
       maxHeaderBytes: this.config.maxRequestHeadersKb * 1024,
       idleTimeoutMs: this.config.idleTimeoutMs,
+      maxConnectionDurationMs: this.config.maxConnectionDurationMs,
       onExchange: (ex) => this.#onExchange(ex),
     });
   }
@@ -101,6 +120,7 @@ export class HttpConnectionManager {
       this.#deps.onActive(-1);
       if (this.#draining) this.#http1?.closeIdle();
     });
+    req.mesh = this.#mesh;
     const cfg = this.config;
     const headers = ex.head.headers;
     if (cfg.headersWithUnderscoresAction !== 'ALLOW') {
@@ -123,8 +143,15 @@ export class HttpConnectionManager {
     } else if (typeof headers['x-request-id'] === 'string') {
       req.requestId = headers['x-request-id'];
     }
+    applyXfcc(headers, ex.connection, cfg.forwardClientCert);
+    if (this.#mesh !== null) this.#mesh.onRequest(req);
+    if (this.#tracer !== null) req.trace = this.#tracer.start(req);
     const table = this.#table ?? (cfg.rdsRouteConfigName === null ? null : this.#deps.routes.get(cfg.rdsRouteConfigName) ?? null);
-    routeRequest(req, table, { hcm: cfg, clusters: this.#deps.clusters, clusterStats: this.#deps.clusterStats });
+    const chain = this.#chain;
+    if (chain === null) { routeRequest(req, table, this.#routerDeps); return; }
+    // The route is matched once: filters read it (per-route configs, upstream_cluster), then the router uses it.
+    const match = table === null ? null : table.match(ex.head);
+    chain.run(req, match, () => routeRequest(req, table, this.#routerDeps, match));
   }
 }
 

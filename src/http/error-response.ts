@@ -14,14 +14,59 @@ export interface LocalReply {
   /** Envoy's %RESPONSE_CODE_DETAILS% value. */
   readonly details: string;
   readonly headers?: HeaderRecord;
+  /** grpc-status for gRPC requests when not the one mapped from `status` (e.g. 4 DEADLINE_EXCEEDED). */
+  readonly grpcStatus?: number;
 }
 
 export const NO_ROUTE: LocalReply = { status: 404, flag: 'NR', body: '', details: 'route_not_found' };
 export const NO_HEALTHY_UPSTREAM: LocalReply = { status: 503, flag: 'UH', body: 'no healthy upstream', details: 'no_healthy_upstream' };
 export const ROUTE_TIMEOUT: LocalReply = { status: 504, flag: 'UT', body: 'upstream request timeout', details: 'upstream_response_timeout' };
 
+export const PER_TRY_TIMEOUT: LocalReply = { ...ROUTE_TIMEOUT, details: 'upstream_per_try_timeout' };
+
+/** Envoy answers 504 to a timeout once the whole request was received, 408 while it was still arriving. */
+export function timeoutStatus(requestComplete: boolean): number {
+  return requestComplete ? 504 : 408;
+}
+
+/** stream_idle_timeout (or the route's idle_timeout): no bytes either way for that long. */
+export function streamIdleTimeout(requestComplete: boolean): LocalReply {
+  return { status: timeoutStatus(requestComplete), flag: 'SI', body: 'stream timeout', details: 'stream_idle_timeout' };
+}
+
+/** The connection manager's request_timeout: the request was not received (or answered) in time. */
+export function requestTimeout(requestComplete: boolean): LocalReply {
+  return { status: timeoutStatus(requestComplete), flag: null, body: 'request timeout', details: 'request_overall_timeout' };
+}
+
+/** max_stream_duration or an honoured grpc-timeout elapsed (gRPC: DEADLINE_EXCEEDED). */
+export function maxDurationTimeout(requestComplete: boolean): LocalReply {
+  return { status: timeoutStatus(requestComplete), flag: null, body: 'downstream duration timeout', details: 'max_duration_timeout', grpcStatus: 4 };
+}
+
+/** The cluster's max_stream_duration elapsed on the last attempt. */
+export function upstreamMaxStreamDuration(requestComplete: boolean): LocalReply {
+  return {
+    status: timeoutStatus(requestComplete), flag: 'UMSDR', body: 'upstream max stream duration reached',
+    details: 'upstream_max_stream_duration_reached',
+  };
+}
+
 export function clusterNotFound(status: number): LocalReply {
   return { status, flag: 'NC', body: '', details: 'cluster_not_found' };
+}
+
+/**
+ * The fault filter's abort (FI). A gRPC abort is HTTP 200 with an explicit grpc-status: gRPC requests get a
+ * trailers-only response carrying it; other requests get a plain 200 (as Envoy does).
+ */
+export function faultAbort(status: number, grpcStatus: number | null): LocalReply {
+  return { status, flag: 'FI', body: 'fault filter abort', details: 'fault_filter_abort', ...(grpcStatus === null ? {} : { grpcStatus }) };
+}
+
+/** The local rate limit filter's reply (RL): 429 or the configured status; gRPC: UNAVAILABLE, or RESOURCE_EXHAUSTED when asked. */
+export function localRateLimited(status: number, grpcStatus: number | null, headers: HeaderRecord): LocalReply {
+  return { status, flag: 'RL', body: 'local_rate_limited', details: 'local_rate_limited', headers, ...(grpcStatus === null ? {} : { grpcStatus }) };
 }
 
 export function overflow(): LocalReply {
@@ -36,10 +81,14 @@ export function overflow(): LocalReply {
 export function upstreamFailureReply(f: UpstreamFailure): LocalReply {
   switch (f.kind) {
     case 'connect_failure':
-    case 'connect_timeout':
       return {
         status: 503, flag: 'UF', details: 'upstream_reset_before_response_started{connection_failure}',
         body: `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${f.detail}`,
+      };
+    case 'connect_timeout':
+      return {
+        status: 503, flag: 'UF', details: 'upstream_reset_before_response_started{connection_timeout}',
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout',
       };
     case 'protocol_error':
       return {
@@ -49,7 +98,7 @@ export function upstreamFailureReply(f: UpstreamFailure): LocalReply {
     case 'overflow':
       return overflow();
     case 'per_try_timeout':
-      return ROUTE_TIMEOUT;
+      return PER_TRY_TIMEOUT;
     case 'refused_stream':
       return {
         status: 503, flag: 'UR', details: 'upstream_reset_before_response_started{remote_refused_stream_reset}',
@@ -91,7 +140,7 @@ export function sendLocalReply(ex: DownstreamExchange, reply: LocalReply, grpc: 
   if (reply.headers) Object.assign(headers, reply.headers);
   if (grpc) {
     headers['content-type'] = 'application/grpc';
-    headers['grpc-status'] = String(grpcStatusForHttp(reply.status));
+    headers['grpc-status'] = String(reply.grpcStatus ?? grpcStatusForHttp(reply.status));
     headers['grpc-message'] = encodeURIComponent(reply.body || reply.details);
     ex.sendHeaders(200, headers, true);
     return 200;

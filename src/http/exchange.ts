@@ -1,5 +1,6 @@
 // Our own request/response types: what the connection manager, filters and router see of a downstream request.
 import type { Duplex, Readable } from 'node:stream';
+import type { PeerCertificateInfo } from '../listener/client-cert.ts';
 import type { HeaderRecord } from '../upstream/pool/http-pool.ts';
 
 export type { HeaderRecord };
@@ -16,6 +17,10 @@ export interface DownstreamConnectionInfo {
   readonly serverName: string | null;
   /** Peer certificate URI SANs (SPIFFE IDs) when mTLS. */
   readonly peerUriSans: readonly string[];
+  /** The verified client certificate (mTLS), for x-forwarded-client-cert; absent or null without one. */
+  readonly peerCertificate?: PeerCertificateInfo | null;
+  /** URI SANs of the certificate this proxy presented on the connection (XFCC By). */
+  readonly localUriSans?: readonly string[];
 }
 
 export interface RequestHead {

@@ -17,6 +17,9 @@ export class HcmStats {
   readonly rqHttp2: Counter;
   readonly rqXx: Counter[];
   readonly rq400Bad: Counter;
+  readonly rqTimeout: Counter;
+  readonly rqIdleTimeout: Counter;
+  readonly rqMaxDurationReached: Counter;
 
   constructor(sink: StatsSink, statPrefix: string) {
     const l = { envoy_http_conn_manager_prefix: statPrefix };
@@ -29,6 +32,9 @@ export class HcmStats {
     this.rqHttp2 = sink.counter('envoy_http_downstream_rq_http2_total', l);
     this.rqXx = [1, 2, 3, 4, 5].map((c) => sink.counter('envoy_http_downstream_rq_xx', { ...l, envoy_response_code_class: String(c) }));
     this.rq400Bad = sink.counter('envoy_http_downstream_rq_rx_reset', l);
+    this.rqTimeout = sink.counter('envoy_http_downstream_rq_timeout', l);
+    this.rqIdleTimeout = sink.counter('envoy_http_downstream_rq_idle_timeout', l);
+    this.rqMaxDurationReached = sink.counter('envoy_http_downstream_rq_max_duration_reached', l);
   }
 
   started(protocol: string): void {

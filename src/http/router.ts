@@ -14,6 +14,7 @@ import type { RouteMatchResult, RouteTable } from './route-table.ts';
 import { sendRedirect } from './redirect.ts';
 import { tunnelUpgrade } from './upgrade-tunnel.ts';
 import { forward } from './forwarder.ts';
+import { parseGrpcTimeout, streamDurationMs, streamIdleTimeoutMs } from '../policy/timeouts.ts';
 
 export interface ClusterLookup {
   get(name: string): UpstreamCluster | undefined;
@@ -25,11 +26,14 @@ export interface RouterDeps {
   readonly clusterStats: ClusterStatsCache;
 }
 
-/** Forwards one request; `req.finish()` is called when the exchange is over. */
-export function routeRequest(req: ActiveRequest, table: RouteTable | null, deps: RouterDeps): void {
+/**
+ * Forwards one request; `req.finish()` is called when the exchange is over. `matched` is the route the connection
+ * manager already matched for the HTTP filters (omitted: matched here).
+ */
+export function routeRequest(req: ActiveRequest, table: RouteTable | null, deps: RouterDeps, matched?: RouteMatchResult | null): void {
   const ex = req.ex;
   const grpc = replies.isGrpcRequest(ex.head.headers);
-  const match = table === null ? null : table.match(ex.head);
+  const match = matched !== undefined ? matched : table === null ? null : table.match(ex.head);
   if (match === null) { localReply(req, replies.NO_ROUTE, grpc); return; }
   const { route, virtualHost } = match;
   req.routeName = route.name || null;
@@ -94,7 +98,12 @@ export function routeRequest(req: ActiveRequest, table: RouteTable | null, deps:
     req, cluster, firstHost: host, hash, grpc, stats: cstats,
     request: { method: ex.head.method, path, authority, scheme: ex.head.scheme, headers },
     retry: action.retryPolicy ?? virtualHost.retryPolicy,
-    timeoutMs: action.timeoutMs,
+    timeouts: {
+      routeMs: action.timeoutMs,
+      idleMs: streamIdleTimeoutMs(action.idleTimeoutMs, hcm.streamIdleTimeoutMs),
+      requestMs: hcm.requestTimeoutMs,
+      streamDurationMs: streamDurationMs(action, hcm.maxStreamDurationMs, grpc ? parseGrpcTimeout(ex.head.headers['grpc-timeout']) : null),
+    },
     responseHeaders: (_status, upstreamHeaders) => {
       const out = withoutHopByHop(upstreamHeaders);
       applyServerHeader(out, hcm);

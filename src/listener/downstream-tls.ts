@@ -1,59 +1,115 @@
-// Terminates downstream TLS for a filter chain (DownstreamTlsContext): secure context, ALPN, client certs, handshake timeout.
+// Terminates downstream TLS for a filter chain (DownstreamTlsContext): secure context per secret version, ALPN, client certs, handshake timeout.
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { DownstreamTlsConfig } from '../model/types.ts';
+import { certificateInfo } from '../secrets/cert-info.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+import { resolveTlsMaterial, type TlsMaterial } from '../secrets/tls-material.ts';
+import { describeHandshakeError, peerCertificateInfo, refuseClientCertificate, type PeerCertificateInfo } from './client-cert.ts';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** What a finished handshake tells the connection: the verified peer and our own identity. */
+export interface TlsPeer {
+  /** URI SANs (SPIFFE IDs) of the verified client certificate; [] without one. */
+  readonly peerUriSans: readonly string[];
+  readonly peerCertificate: PeerCertificateInfo | null;
+  /** URI SANs of the certificate we presented (XFCC By). */
+  readonly localUriSans: readonly string[];
+}
+
+interface ContextVersion {
+  readonly key: string;
+  readonly context: tls.SecureContext;
+  readonly material: TlsMaterial;
+  readonly localUriSans: readonly string[];
+}
+
 export class DownstreamTls {
   readonly #config: DownstreamTlsConfig;
-  readonly #context: tls.SecureContext;
   readonly #alpn: string[];
+  readonly #secrets: SecretStore | null;
+  #current: ContextVersion | null = null;
+  readonly handshakeTimeoutMs: number;
 
-  constructor(config: DownstreamTlsConfig, defaultAlpn: readonly string[]) {
+  constructor(config: DownstreamTlsConfig, defaultAlpn: readonly string[], secrets: SecretStore | null = null) {
     this.#config = config;
-    const first = config.certificates[0];
-    this.#context = tls.createSecureContext({
-      cert: first?.certificateChain,
-      key: first?.privateKey,
-      ca: config.trustedCa ?? undefined,
-      minVersion: config.minVersion ?? 'TLSv1.2',
-      maxVersion: config.maxVersion ?? 'TLSv1.3',
-    });
+    this.#secrets = secrets;
     this.#alpn = (config.alpnProtocols.length > 0 ? config.alpnProtocols : defaultAlpn).slice();
+    this.handshakeTimeoutMs = config.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    // Without SDS the context is built now, so a bad certificate fails the config apply as before.
+    if (!config.sds) this.#context();
   }
 
-  /** Starts the handshake on `raw`; calls `onSecure` with the TLS socket, or destroys `raw` on failure/timeout. */
-  terminate(raw: Duplex, onSecure: (socket: tls.TLSSocket) => void, onFailure: (reason: string) => void): void {
-    const requestCert = this.#config.trustedCa !== null || this.#config.requireClientCertificate;
+  /** The context for a new handshake: rebuilt when a secret it uses changed (connections already open keep theirs). */
+  #context(): ContextVersion | string {
+    const c = this.#config;
+    const r = resolveTlsMaterial({
+      certificate: c.certificates[0] ?? null, trustedCa: c.trustedCa, sans: c.subjectAltNameMatchers ?? [], sds: c.sds,
+    }, this.#secrets);
+    if (!r.ok) return r.reason;
+    if (this.#current?.key === r.material.key) return this.#current;
+    const m = r.material;
+    const context = tls.createSecureContext({
+      cert: m.certificate?.certificateChain,
+      key: m.certificate?.privateKey,
+      ca: m.trustedCa ?? undefined,
+      minVersion: c.minVersion ?? 'TLSv1.2',
+      maxVersion: c.maxVersion ?? 'TLSv1.3',
+    });
+    let localUriSans: readonly string[] = [];
+    try { if (m.certificate) localUriSans = certificateInfo(m.certificate.certificateChain).uriSans; } catch { /* unreadable: no By */ }
+    this.#current = { key: m.key, context, material: m, localUriSans };
+    return this.#current;
+  }
+
+  /**
+   * Starts the handshake on `raw`; calls `onSecure` with the TLS socket once the client is accepted, or destroys the
+   * connection and calls `onFailure` with the reason (`benign` for a client that simply went away).
+   */
+  terminate(raw: Duplex, onSecure: (socket: tls.TLSSocket, peer: TlsPeer) => void, onFailure: (reason: string, benign: boolean) => void): void {
+    let version: ContextVersion | string;
+    try { version = this.#context(); } catch (err) { version = `cannot build the TLS context: ${(err as Error).message}`; }
+    if (typeof version === 'string') { onFailure(version, false); raw.destroy(); return; }
+    const { context, material, localUriSans } = version;
+    const required = this.#config.requireClientCertificate;
+    const verify = material.trustedCa !== null || required;
     const socket = new tls.TLSSocket(raw, {
       isServer: true,
-      secureContext: this.#context,
+      secureContext: context,
       ALPNProtocols: this.#alpn,
-      requestCert,
-      rejectUnauthorized: this.#config.requireClientCertificate,
+      requestCert: verify,
+      rejectUnauthorized: required,
     });
-    const timer = setTimeout(() => { onFailure('handshake timeout'); socket.destroy(); raw.destroy(); }, HANDSHAKE_TIMEOUT_MS);
+    let settled = false;
+    const fail = (reason: string, benign = false): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      onFailure(reason, benign);
+      socket.destroy();
+      raw.destroy();
+    };
+    const timer = setTimeout(() => fail(`TLS handshake timeout after ${this.handshakeTimeoutMs} ms`), this.handshakeTimeoutMs);
     timer.unref();
     socket.once('secure', () => {
+      if (settled) return;
+      const refusal = verify ? refuseClientCertificate(socket, required, material.sans) : null;
+      if (refusal !== null) { fail(refusal); return; }
+      settled = true;
       clearTimeout(timer);
+      const x509 = verify ? socket.getPeerX509Certificate() : undefined;
+      const peerCertificate = x509 ? peerCertificateInfo(socket, x509) : null;
+      if (peerCertificate) socket.authorized = true;
       // A server-side TLSSocket made outside tls.Server still says secureConnecting; http2 would wait for it forever.
       (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
-      onSecure(socket);
+      onSecure(socket, { peerUriSans: peerCertificate?.uriSans ?? [], peerCertificate, localUriSans });
     });
     socket.on('error', (err) => {
-      clearTimeout(timer);
-      if (!socket.encrypted || socket.alpnProtocol === undefined) onFailure(err.message);
+      if (!settled) fail(describeHandshakeError(err), (err as NodeJS.ErrnoException).code === 'ECONNRESET');
       socket.destroy();
       raw.destroy();
     });
+    socket.once('close', () => fail('connection closed during the TLS handshake', true));
   }
-}
-
-/** URI SANs (e.g. SPIFFE IDs) of the verified peer certificate. */
-export function peerUriSans(socket: tls.TLSSocket): string[] {
-  if (!socket.authorized) return [];
-  const san = socket.getPeerCertificate()?.subjectaltname;
-  if (!san) return [];
-  return san.split(/,\s*/).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
 }

@@ -3,6 +3,8 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLogConfig, FilterChain, ListenerConfig } from '../model/types.ts';
+import type { MeshTelemetry } from '../observability/mesh-telemetry.ts';
+import type { TcpMeshMetrics } from '../observability/mesh-metrics.ts';
 import type { AccessLogger } from '../observability/types.ts';
 import type { ClusterStatsCache } from '../http/cluster-stats.ts';
 import { HttpConnectionManager } from '../http/connection-manager.ts';
@@ -10,8 +12,9 @@ import type { DownstreamConnectionInfo } from '../http/exchange.ts';
 import type { StatsSink } from '../http/hcm-stats.ts';
 import type { ClusterLookup } from '../http/router.ts';
 import type { RouteTable } from '../http/route-table.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
 import { missingClientHelloBytes, parseClientHello } from './client-hello.ts';
-import { DownstreamTls, peerUriSans } from './downstream-tls.ts';
+import { DownstreamTls, type TlsPeer } from './downstream-tls.ts';
 import { chainSelectionNeedsPeek, selectFilterChain } from './filter-chain-match.ts';
 import { replaySocket } from './replay-socket.ts';
 import { proxyTcpConnection } from './tcp-proxy.ts';
@@ -24,6 +27,10 @@ export interface ListenerDeps {
   readonly accessLoggers: (configs: readonly AccessLogConfig[]) => AccessLogger[];
   readonly onActive: (delta: number) => void;
   readonly log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  /** Secrets for SDS-configured TLS (absent: only inline/file certificates work). */
+  readonly secrets?: SecretStore;
+  /** Tracing and mesh metrics (absent: none). */
+  readonly telemetry?: MeshTelemetry;
 }
 
 /** Per-chain runtime objects, built once per listener config. */
@@ -32,6 +39,7 @@ interface ChainRuntime {
   readonly tls: DownstreamTls | null;
   readonly hcm: HttpConnectionManager | null;
   readonly tcpLoggers: readonly AccessLogger[];
+  readonly tcpMetrics: TcpMeshMetrics | null;
 }
 
 /** The compiled form of one ListenerConfig; a listener swaps these atomically on update. */
@@ -39,6 +47,8 @@ class ListenerGeneration {
   readonly config: ListenerConfig;
   readonly runtimes = new Map<FilterChain, ChainRuntime>();
   readonly peek: boolean;
+  /** How long the first bytes may take: the shortest TLS handshake timeout of the chains, else 15 s. */
+  readonly peekTimeoutMs: number;
 
   constructor(config: ListenerConfig, deps: ListenerDeps) {
     this.config = config;
@@ -49,17 +59,20 @@ class ListenerGeneration {
       const hcm = network.kind === 'http' ? new HttpConnectionManager(network, {
         clusters: deps.clusters, stats: deps.stats, clusterStats: deps.clusterStats,
         accessLoggers: deps.accessLoggers(network.accessLog), onActive: deps.onActive, routes: deps.routes,
+        telemetry: deps.telemetry, trafficDirection: config.trafficDirection ?? 'UNSPECIFIED',
       }) : null;
       if (network.kind === 'http' && chain.tls === null && network.codecType === 'AUTO') autoPlainHttp = true;
       const alpn = network.kind === 'http' ? (network.codecType === 'HTTP1' ? ['http/1.1'] : network.codecType === 'HTTP2' ? ['h2'] : ['h2', 'http/1.1']) : [];
       this.runtimes.set(chain, {
         chain,
-        tls: chain.tls === null ? null : new DownstreamTls(chain.tls, alpn),
+        tls: chain.tls === null ? null : new DownstreamTls(chain.tls, alpn, deps.secrets ?? null),
         hcm,
         tcpLoggers: network.kind === 'tcp' ? deps.accessLoggers(network.accessLog) : [],
+        tcpMetrics: network.kind === 'tcp' ? deps.telemetry?.tcp(config.trafficDirection ?? 'UNSPECIFIED') ?? null : null,
       });
     }
     this.peek = chainSelectionNeedsPeek(config) || autoPlainHttp;
+    this.peekTimeoutMs = Math.min(15_000, ...[...this.runtimes.values()].map((r) => r.tls?.handshakeTimeoutMs ?? 15_000));
   }
 
   drain(): void {
@@ -132,12 +145,17 @@ export class ListenerRuntime {
     socket.on('error', () => { /* reported by the layer that owns the socket */ });
     const gen = this.#generation;
     if (!gen.peek) { this.#dispatch(gen, socket, null); return; }
-    this.#peek(socket, (first) => this.#dispatch(gen, socket, first));
+    this.#peek(socket, gen.peekTimeoutMs, (first) => this.#dispatch(gen, socket, first));
   }
 
-  #peek(socket: net.Socket, then: (first: Buffer) => void): void {
+  #peek(socket: net.Socket, timeoutMs: number, then: (first: Buffer) => void): void {
     let buf: Buffer | null = null;
-    const timer = setTimeout(() => { socket.off('data', onData); if (buf !== null) then(buf); else socket.destroy(); }, 15_000);
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      if (buf !== null) { then(buf); return; }
+      this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'no bytes from the client in time; closing connection');
+      socket.destroy();
+    }, timeoutMs);
     timer.unref();
     const onData = (chunk: Buffer): void => {
       buf = buf === null ? chunk : Buffer.concat([buf, chunk]);
@@ -174,15 +192,23 @@ export class ListenerRuntime {
       localPort: socket.localPort ?? 0,
     };
     if (rt.tls !== null) {
-      if (!isTls) { socket.destroy(); return; }
+      if (!isTls) {
+        this.#deps.log.warn({ listener: this.name, remote: base.remoteAddress, reason: 'plaintext (not TLS) on a TLS-only filter chain' }, 'connection refused');
+        socket.destroy();
+        return;
+      }
       const raw: Duplex = first === null ? socket : replaySocket(socket, first);
-      rt.tls.terminate(raw, (t: TLSSocket) => {
+      rt.tls.terminate(raw, (t: TLSSocket, peer: TlsPeer) => {
         const info: DownstreamConnectionInfo = {
-          ...base, tls: true, serverName: typeof t.servername === 'string' ? t.servername : null, peerUriSans: peerUriSans(t),
+          ...base, tls: true, serverName: typeof t.servername === 'string' ? t.servername : null, ...peer,
         };
         const alpn = typeof t.alpnProtocol === 'string' ? t.alpnProtocol : null;
         this.#serve(rt, t, info, alpn, null);
-      }, (reason) => this.#deps.log.debug({ listener: this.name, remote: base.remoteAddress, reason }, 'TLS handshake failed'));
+      }, (reason, benign) => {
+        const fields = { listener: this.name, remote: base.remoteAddress, remotePort: base.remotePort, reason };
+        if (benign) this.#deps.log.debug(fields, 'TLS handshake failed');
+        else this.#deps.log.warn(fields, 'TLS handshake refused');
+      });
       return;
     }
     const info: DownstreamConnectionInfo = { ...base, tls: false, serverName: null, peerUriSans: [] };
@@ -198,6 +224,7 @@ export class ListenerRuntime {
     proxyTcpConnection(socket as net.Socket, network, this.#deps.clusters, {
       accessLoggers: rt.tcpLoggers.slice(),
       onDone: () => this.#deps.onActive(-1),
+      mesh: rt.tcpMetrics,
     });
   }
 }

@@ -14,6 +14,8 @@ export const tcpStats = { cx_total: 0, cx_active: 0, connect_fail: 0 };
 export interface TcpProxyOptions {
   readonly accessLoggers: readonly AccessLogger[];
   readonly onDone?: () => void;
+  /** Istio-style TCP metrics: opened once the cluster is known, closed (with bytes) at the end. */
+  readonly mesh?: { opened(cluster: string): void; closed(entry: AccessLogEntry): void } | null;
 }
 
 function pickClusterName(cfg: TcpProxyConfig): string | null {
@@ -92,6 +94,7 @@ export function proxyTcpConnection(
       requestHeaders: null, responseHeaders: null, responseTrailers: null,
       responseCodeDetails: null, connectionTerminationDetails: termination,
     };
+    if (cluster) opts.mesh?.closed(entry);
     for (const logger of opts.accessLoggers) {
       try {
         logger.log(entry);
@@ -127,6 +130,7 @@ export function proxyTcpConnection(
   const clusterName = pickClusterName(cfg);
   cluster = clusterName === null ? undefined : clusters.get(clusterName);
   if (!cluster) return failDownstream('NR', 'cluster_not_found');
+  opts.mesh?.opened(cluster.name);
   const c = cluster;
   const hash = usesHash(c.config.lbPolicy) && downstream.remoteAddress ? sourceIpHash(downstream.remoteAddress) : null;
   const maxAttempts = Math.max(1, cfg.maxConnectAttempts);
@@ -187,6 +191,7 @@ export function proxyTcpConnection(
         h.cxConnectFail++;
         tcpStats.connect_fail++;
         termination = details;
+        c.reportOutcome?.(h, details === 'upstream_connect_timeout' ? 'timeout' : 'connect_failure');
       }
       up.destroy();
     };
@@ -197,6 +202,7 @@ export function proxyTcpConnection(
       established = true;
       if (connectTimer) clearTimeout(connectTimer);
       connectTimer = null;
+      c.reportOutcome?.(h, 'connect_success');
       startPiping(up);
     });
     up.on('error', () => {

@@ -31,15 +31,19 @@ export interface ClusterProtocol {
   readonly http2: Http2Options;
   readonly idleTimeoutMs: number;
   readonly maxRequestsPerConnection: number;
+  /** max_stream_duration of the common options, only when set and non-zero. */
+  readonly maxStreamDurationMs?: number;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
 
-function commonOptions(m: Msg, name: string): { idleTimeoutMs: number; maxRequestsPerConnection: number } {
+function commonOptions(m: Msg, name: string): { idleTimeoutMs: number; maxRequestsPerConnection: number; maxStreamDurationMs?: number } {
   const c = m.msg(name, UPSTREAM_COMMON_OPTIONS);
+  const maxStreamDurationMs = c?.durationMs('max_stream_duration', 0) ?? 0;
   return {
     idleTimeoutMs: c?.durationMs('idle_timeout', DEFAULT_IDLE_TIMEOUT_MS) ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxRequestsPerConnection: c?.uint('max_requests_per_connection', 0) ?? 0,
+    ...(maxStreamDurationMs > 0 ? { maxStreamDurationMs } : {}),
   };
 }
 
@@ -114,5 +118,6 @@ export function compileClusterProtocol(c: Msg, hasTls: boolean): ClusterProtocol
     http2: compileHttp2Options(c, 'http2_protocol_options'),
     idleTimeoutMs: common.idleTimeoutMs,
     maxRequestsPerConnection: c.uint('max_requests_per_connection', common.maxRequestsPerConnection),
+    ...(common.maxStreamDurationMs ? { maxStreamDurationMs: common.maxStreamDurationMs } : {}),
   };
 }

@@ -1,19 +1,22 @@
-// Compiles an Envoy Cluster: discovery type, load balancing, endpoints, protocol, TLS, circuit breakers and DNS settings.
+// Compiles an Envoy Cluster: discovery type, load balancing, endpoints, protocol, TLS, circuit breakers, DNS settings and health.
 import type { CompileContext } from './compile-context.ts';
 import { compileClusterProtocol } from './cluster-protocol.ts';
 import { compileLoadAssignmentMsg } from './endpoints.ts';
+import { compileHealthChecks } from './health-check.ts';
+import { compileHealthyPanicThreshold, compileOutlierDetection } from './outlier-detection.ts';
 import {
   CIRCUIT_BREAKERS,
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
   EDS_CLUSTER_CONFIG,
   LEAST_REQUEST_LB_CONFIG,
+  RETRY_BUDGET,
   RING_HASH_LB_CONFIG,
   THRESHOLDS,
 } from './fields-cluster.ts';
 import { Msg } from './proto-message.ts';
 import { compileUpstreamTls } from './tls.ts';
-import type { CircuitBreakerThresholds, ClusterConfig, LoadAssignment } from './types.ts';
+import type { CircuitBreakerThresholds, ClusterConfig, LoadAssignment, RetryBudgetConfig } from './types.ts';
 
 const TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'] as const;
 const LB_POLICIES = [
@@ -55,8 +58,25 @@ function compileCircuitBreakers(c: Msg): CircuitBreakerThresholds {
       maxRequests: t.uint('max_requests', DEFAULT_CIRCUIT_BREAKERS.maxRequests),
       maxRetries: t.uint('max_retries', DEFAULT_CIRCUIT_BREAKERS.maxRetries),
     };
+    const budget = compileRetryBudget(t);
+    if (budget !== null) result = { ...result, retryBudget: budget };
   }
   return result;
+}
+
+/** Thresholds.retry_budget: budget_percent (envoy.type.v3.Percent, default 20) and min_retry_concurrency (default 3). */
+function compileRetryBudget(t: Msg): RetryBudgetConfig | null {
+  const b = t.msg('retry_budget', RETRY_BUDGET);
+  if (b === null) return null;
+  let budgetPercent = 20;
+  const percent = b.get('budget_percent');
+  if (percent !== undefined) {
+    const raw = typeof percent === 'object' && percent !== null ? (percent as { value?: unknown }).value ?? 0 : percent;
+    const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) b.error('budget_percent', `must be a percentage from 0 to 100, got ${JSON.stringify(percent)}`);
+    else budgetPercent = v;
+  }
+  return { budgetPercent, minRetryConcurrency: b.uint('min_retry_concurrency', 3) };
 }
 
 function compileLbPolicy(c: Msg, type: ClusterConfig['type']): ClusterConfig['lbPolicy'] {
@@ -138,6 +158,10 @@ export function compileClusterValue(ctx: CompileContext, value: unknown): Cluste
     tls: tls ?? null,
     circuitBreakers: compileCircuitBreakers(c),
     perConnectionBufferLimitBytes: c.uint('per_connection_buffer_limit_bytes', 1024 * 1024),
+    ...(protocol.maxStreamDurationMs ? { maxStreamDurationMs: protocol.maxStreamDurationMs } : {}),
+    outlierDetection: compileOutlierDetection(c),
+    healthChecks: compileHealthChecks(c, protocol.protocol !== 'http1'),
+    healthyPanicThreshold: compileHealthyPanicThreshold(c),
   };
   return ctx.errors.length > before ? null : cluster;
 }

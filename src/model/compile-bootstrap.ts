@@ -7,7 +7,8 @@ import { finish, listenerContext, rawString } from './compile-resources.ts';
 import { ADMIN, BOOTSTRAP, DYNAMIC_RESOURCES, NODE, STATIC_RESOURCES } from './fields-listener.ts';
 import { compileListenerValue } from './listener.ts';
 import { type ListItem, Msg } from './proto-message.ts';
-import type { AdminConfig, ClusterConfig, CompileResult, ListenerConfig, NodeInfo, Snapshot } from './types.ts';
+import { checkStaticSecretRefs, compileSecretValue } from './secret.ts';
+import type { AdminConfig, ClusterConfig, CompileResult, ListenerConfig, NodeInfo, SecretConfig, Snapshot } from './types.ts';
 
 export type { DataSourceReader } from './compile-context.ts';
 export { formatConfigError } from './compile-context.ts';
@@ -17,6 +18,7 @@ export {
   compileListener,
   compileRouteConfiguration,
 } from './compile-resources.ts';
+export { compileSecret } from './secret.ts';
 
 function compileNode(b: Msg): NodeInfo {
   const n = b.msg('node', NODE);
@@ -133,10 +135,17 @@ export function compileBootstrap(doc: unknown, io: DataSourceReader): CompileRes
     const cctx = new CompileContext(resourceLabel('cluster', name), io);
     return { ctx: cctx, name, value: compileClusterValue(cctx, item.value) };
   });
+  const secrets = compileEach<SecretConfig>(sr?.list('secrets') ?? [], refs, (item) => {
+    const name = rawString(item.value, 'name');
+    const sctx = new CompileContext(resourceLabel('secret', name), io);
+    return { ctx: sctx, name, value: compileSecretValue(sctx, item.value) };
+  });
   ctx.errors.push(...refs.errors);
   ctx.warnings.push(...refs.warnings);
   checkDuplicateNames(ctx, 'listener', listeners);
   checkDuplicateNames(ctx, 'cluster', clusters);
+  checkDuplicateNames(ctx, 'secret', secrets);
+  checkStaticSecretRefs(ctx, listeners, clusters, new Set(secrets.map((s) => s.name)));
   checkAddresses(ctx, listeners, admin);
   checkReferences(ctx, refs.clusterRefs, refs.rdsRefs, new Set(clusters.map((c) => c.name)), hasDynamic);
   if (ctx.errors.length > 0) return finish<Snapshot>(ctx, null);
@@ -146,6 +155,7 @@ export function compileBootstrap(doc: unknown, io: DataSourceReader): CompileRes
     admin,
     listeners: listeners.map((l) => l.value!),
     clusters: new Map(clusters.map((c) => [c.name, c.value!])),
+    ...(secrets.length > 0 ? { secrets: new Map(secrets.map((s) => [s.name, { config: s.value!, source: 'static' as const, version: '' }])) } : {}),
     source: {
       bootstrap: structuredClone(doc),
       listeners: listeners.map((l) => structuredClone(l.raw)),

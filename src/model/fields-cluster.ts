@@ -15,7 +15,7 @@ export const CLUSTER: MessageTable = {
     lb_policy: 'ok',
     load_assignment: 'ok',
     hosts: 'ok', // rejected with a pointer to load_assignment
-    health_checks: 'unsupported',
+    health_checks: 'ok',
     max_requests_per_connection: 'ok',
     circuit_breakers: 'ok',
     upstream_http_protocol_options: 'unsupported',
@@ -32,7 +32,7 @@ export const CLUSTER: MessageTable = {
     dns_resolution_config: 'unsupported',
     typed_dns_resolver_config: 'unsupported',
     wait_for_warm_on_init: 'ignore',
-    outlier_detection: 'unsupported',
+    outlier_detection: 'ok',
     cleanup_interval: 'ignore',
     upstream_bind_config: 'unsupported',
     lb_subset_config: 'unsupported',
@@ -41,7 +41,7 @@ export const CLUSTER: MessageTable = {
     original_dst_lb_config: 'unsupported',
     least_request_lb_config: 'ok',
     round_robin_lb_config: 'unsupported',
-    common_lb_config: 'unsupported',
+    common_lb_config: 'ok', // healthy_panic_threshold only (see fields-health.ts)
     transport_socket: 'ok',
     metadata: 'ignore',
     protocol_selection: 'ok',
@@ -93,10 +93,15 @@ export const THRESHOLDS: MessageTable = {
     max_pending_requests: 'ok',
     max_requests: 'ok',
     max_retries: 'ok',
-    retry_budget: 'unsupported',
+    retry_budget: 'ok',
     track_remaining: 'ignore',
     max_connection_pools: 'unsupported',
   },
+};
+
+export const RETRY_BUDGET: MessageTable = {
+  message: 'envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget',
+  fields: { budget_percent: 'ok', min_retry_concurrency: 'ok' },
 };
 
 export const UPSTREAM_HTTP_PROTOCOL_OPTIONS: MessageTable = {

@@ -119,13 +119,13 @@ export const COMMON_TLS_CONTEXT: MessageTable = {
   fields: {
     tls_params: 'ok',
     tls_certificates: 'ok',
-    tls_certificate_sds_secret_configs: 'unsupported',
+    tls_certificate_sds_secret_configs: 'ok',
     tls_certificate_provider_instance: 'unsupported',
     tls_certificate_certificate_provider: 'unsupported',
     tls_certificate_certificate_provider_instance: 'unsupported',
     validation_context: 'ok',
-    validation_context_sds_secret_config: 'unsupported',
-    combined_validation_context: 'unsupported',
+    validation_context_sds_secret_config: 'ok',
+    combined_validation_context: 'ok',
     validation_context_certificate_provider: 'unsupported',
     validation_context_certificate_provider_instance: 'unsupported',
     alpn_protocols: 'ok',
@@ -180,6 +180,41 @@ export const CERTIFICATE_VALIDATION_CONTEXT: MessageTable = {
     max_verify_depth: 'unsupported',
     system_root_certs: 'unsupported',
   },
+};
+
+export const SDS_SECRET_CONFIG: MessageTable = {
+  message: 'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig',
+  fields: { name: 'ok', sds_config: 'ok' },
+};
+
+/** sds_config: `ads` means SDS over the ADS stream; an api_config_source (Istio's sds-grpc) means the local identity agent. */
+export const SDS_CONFIG_SOURCE: MessageTable = {
+  message: 'envoy.config.core.v3.ConfigSource',
+  fields: {
+    ads: 'ok',
+    api_config_source: 'ok',
+    path: 'unsupported',
+    path_config_source: 'unsupported',
+    self: 'unsupported',
+    authorities: 'ignore',
+    initial_fetch_timeout: 'ignore',
+    resource_api_version: 'ignore',
+  },
+};
+
+export const COMBINED_VALIDATION_CONTEXT: MessageTable = {
+  message: 'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext',
+  fields: {
+    default_validation_context: 'ok',
+    validation_context_sds_secret_config: 'ok',
+    validation_context_certificate_provider: 'unsupported',
+    validation_context_certificate_provider_instance: 'unsupported',
+  },
+};
+
+export const SECRET: MessageTable = {
+  message: 'envoy.extensions.transport_sockets.tls.v3.Secret',
+  fields: { name: 'ok', tls_certificate: 'ok', validation_context: 'ok', session_ticket_keys: 'unsupported', generic_secret: 'unsupported' },
 };
 
 export const SUBJECT_ALT_NAME_MATCHER: MessageTable = {

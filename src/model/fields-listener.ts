@@ -77,7 +77,7 @@ export const ADMIN: MessageTable = {
 
 export const STATIC_RESOURCES: MessageTable = {
   message: 'envoy.config.bootstrap.v3.Bootstrap.StaticResources',
-  fields: { listeners: 'ok', clusters: 'ok', secrets: 'unsupported' },
+  fields: { listeners: 'ok', clusters: 'ok', secrets: 'ok' },
 };
 
 /** Accepted and not interpreted yet: xDS (ads_config, lds_config, cds_config) is a later workstream. */
@@ -114,7 +114,7 @@ export const LISTENER: MessageTable = {
     freebind: 'unsupported',
     socket_options: 'unsupported',
     tcp_fast_open_queue_length: 'ignore',
-    traffic_direction: 'ignore',
+    traffic_direction: 'ok',
     udp_listener_config: 'unsupported',
     api_listener: 'unsupported',
     connection_balance_config: 'ignore',
@@ -145,7 +145,7 @@ export const FILTER_CHAIN: MessageTable = {
     use_proxy_proto: 'unsupported',
     metadata: 'ignore',
     transport_socket: 'ok',
-    transport_socket_connect_timeout: 'ignore',
+    transport_socket_connect_timeout: 'ok',
     name: 'ok',
     on_demand_configuration: 'unsupported',
   },

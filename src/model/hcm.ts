@@ -6,7 +6,9 @@ import { compileHttp2Options } from './http2-options.ts';
 import { compileHttpFilters } from './http-filters.ts';
 import type { Msg, MessageTable } from './proto-message.ts';
 import { compileRouteConfigMsg } from './route-config.ts';
+import { compileTracing } from './tracing.ts';
 import type { HttpConnectionManagerConfig, RouteConfig } from './types.ts';
+import { compileForwardClientCert } from './xfcc.ts';
 
 const CODEC_TYPES = ['AUTO', 'HTTP1', 'HTTP2', 'HTTP3'] as const;
 const SERVER_HEADER = ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'] as const;
@@ -77,6 +79,7 @@ export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
     useRemoteAddress: h.bool('use_remote_address', false),
     xffNumTrustedHops: h.uint('xff_num_trusted_hops', 0),
     skipXffAppend: h.bool('skip_xff_append', false),
+    ...compileForwardClientCert(h),
     serverName: h.optStr('server_name') ?? DEFAULT_SERVER_NAME,
     serverHeaderTransformation: h.enumOf('server_header_transformation', SERVER_HEADER, 'OVERWRITE'),
     streamIdleTimeoutMs: h.durationMs('stream_idle_timeout', 300_000),
@@ -84,6 +87,7 @@ export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
     requestHeadersTimeoutMs: h.durationMs('request_headers_timeout', 0),
     idleTimeoutMs: common?.durationMs('idle_timeout', 3_600_000) ?? 3_600_000,
     maxConnectionDurationMs: common?.durationMs('max_connection_duration', 0) ?? 0,
+    ...(common?.has('max_stream_duration') ? { maxStreamDurationMs: common.durationMs('max_stream_duration', 0) } : {}),
     maxRequestHeadersKb: h.uint('max_request_headers_kb', 60, 1, 8192),
     maxHeadersCount: common?.uint('max_headers_count', 100, 1) ?? 100,
     headersWithUnderscoresAction: common?.enumOf('headers_with_underscores_action', UNDERSCORES, 'ALLOW') ?? 'ALLOW',
@@ -92,6 +96,7 @@ export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
     http2: compileHttp2Options(h, 'http2_protocol_options'),
     delayedCloseTimeoutMs: h.durationMs('delayed_close_timeout', 1000),
     drainTimeoutMs: h.durationMs('drain_timeout', 5000),
+    tracing: compileTracing(h),
   };
   return h.ctx.errors.length > before ? null : config;
 }

@@ -46,7 +46,8 @@ function compileHeaderValueOption(o: Msg): HeaderValueOption | null {
   return { key, value, dynamic: SUBSTITUTION.test(value), appendAction, keepEmptyValue: o.bool('keep_empty_value', false) };
 }
 
-function compileAdds(m: Msg, name: string): HeaderValueOption[] {
+/** The HeaderValueOption list `name` of `m` (also used for health check headers and gRPC metadata). */
+export function compileAdds(m: Msg, name: string): HeaderValueOption[] {
   const out: HeaderValueOption[] = [];
   for (const o of m.msgList(name, HEADER_VALUE_OPTION)) {
     const c = compileHeaderValueOption(o);

@@ -12,6 +12,7 @@ import { messageNameOf, openTyped, typeUrlOf } from './typed-config.ts';
 import type { FilterChain, FilterChainMatch, ListenerConfig } from './types.ts';
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
+const TRAFFIC_DIRECTIONS = ['UNSPECIFIED', 'INBOUND', 'OUTBOUND'] as const;
 
 interface KnownListenerFilter {
   readonly name: string;
@@ -161,6 +162,7 @@ export function compileListenerValue(ctx: CompileContext, value: unknown, fallba
   warnMissingInspectors(l, chains, listenerFilters);
   const perConnectionBufferLimitBytes = l.uint('per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT);
   const accessLog = compileAccessLogs(l);
+  const trafficDirection = l.enumOf('traffic_direction', TRAFFIC_DIRECTIONS, 'UNSPECIFIED');
   const name = l.str('name') || fallbackName;
   if (ctx.errors.length > before || address === null) return null;
   return {
@@ -171,5 +173,6 @@ export function compileListenerValue(ctx: CompileContext, value: unknown, fallba
     listenerFilters,
     perConnectionBufferLimitBytes,
     accessLog,
+    ...(trafficDirection === 'UNSPECIFIED' ? {} : { trafficDirection }),
   };
 }

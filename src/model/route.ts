@@ -1,5 +1,6 @@
 // Compiles one Envoy Route: its match, exactly one action (route / redirect / direct_response) and header mutations.
 import { compileHeaderMutations } from './header-mutations.ts';
+import { validateTypedPerFilterConfig } from './http-filters.ts';
 import type { Msg } from './proto-message.ts';
 import { compileRouteAction } from './route-action.ts';
 import { compileRouteMatch } from './route-match.ts';
@@ -9,8 +10,9 @@ import type { Route } from './types.ts';
 
 const ACTIONS = ['route', 'redirect', 'direct_response', 'filter_action', 'non_forwarding_action'] as const;
 
-/** typed_per_filter_config kept raw (filter name → Any as given); filters compile it themselves. */
+/** typed_per_filter_config kept raw (filter name → Any as given); configs of filters we implement are validated here. */
 export function compileTypedPerFilterConfig(m: Msg): Record<string, unknown> {
+  validateTypedPerFilterConfig(m);
   return structuredClone(m.map('typed_per_filter_config'));
 }
 

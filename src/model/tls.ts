@@ -2,7 +2,10 @@
 import { readDataSource } from './data-source.ts';
 import {
   CERTIFICATE_VALIDATION_CONTEXT,
+  COMBINED_VALIDATION_CONTEXT,
   COMMON_TLS_CONTEXT,
+  SDS_CONFIG_SOURCE,
+  SDS_SECRET_CONFIG,
   DOWNSTREAM_TLS_CONTEXT,
   SUBJECT_ALT_NAME_MATCHER,
   TLS_CERTIFICATE,
@@ -16,9 +19,11 @@ import { Msg, type MessageTable } from './proto-message.ts';
 import { messageNameOf, typeUrlOf } from './typed-config.ts';
 import type {
   DownstreamTlsConfig,
+  SdsSecretRef,
   StringMatcher,
   SubjectAltNameMatcher,
   TlsCertificate,
+  TlsSdsRefs,
   TlsVersion,
   UpstreamTlsConfig,
 } from './types.ts';
@@ -44,16 +49,19 @@ interface CommonTls {
   readonly minVersion: TlsVersion | null;
   readonly maxVersion: TlsVersion | null;
   readonly sans: SubjectAltNameMatcher[];
+  readonly sds: TlsSdsRefs | null;
 }
 
-function compileCertificate(c: Msg): TlsCertificate | null {
+/** A TlsCertificate message (also the tls_certificate of a Secret). */
+export function compileCertificate(c: Msg): TlsCertificate | null {
   for (const f of ['certificate_chain', 'private_key']) if (!c.has(f)) c.error(f, 'is required');
   const certificateChain = readDataSource(c.ctx, c.at('certificate_chain'), c.get('certificate_chain'));
   const privateKey = readDataSource(c.ctx, c.at('private_key'), c.get('private_key'));
   return certificateChain !== null && privateKey !== null ? { certificateChain, privateKey } : null;
 }
 
-function compileSans(v: Msg): SubjectAltNameMatcher[] {
+/** match_typed_subject_alt_names and match_subject_alt_names of a CertificateValidationContext. */
+export function compileSans(v: Msg): SubjectAltNameMatcher[] {
   const out: SubjectAltNameMatcher[] = [];
   for (const s of v.msgList('match_typed_subject_alt_names', SUBJECT_ALT_NAME_MATCHER)) {
     const t = s.enumOf('san_type', SAN_TYPES, 'SAN_TYPE_UNSPECIFIED');
@@ -71,6 +79,29 @@ function compileSans(v: Msg): SubjectAltNameMatcher[] {
   return out;
 }
 
+/** An SdsSecretConfig: the secret's name and where it comes from (see SdsSource). */
+function compileSdsRef(m: Msg): SdsSecretRef | null {
+  const name = m.str('name');
+  if (name === '') { m.error('name', 'is required'); return null; }
+  if (!m.has('sds_config')) return { name, source: 'static' };
+  const cs = m.msg('sds_config', SDS_CONFIG_SOURCE);
+  return { name, source: cs?.has('ads') ? 'ads' : 'local' };
+}
+
+/** The SDS references of a CommonTlsContext, or null when it names none. */
+function compileSdsRefs(c: Msg, combined: Msg | null): TlsSdsRefs | null {
+  const certificates: SdsSecretRef[] = [];
+  for (const m of c.msgList('tls_certificate_sds_secret_configs', SDS_SECRET_CONFIG)) {
+    const ref = compileSdsRef(m);
+    if (ref) certificates.push(ref);
+  }
+  const owner = combined ?? c;
+  if (combined && !combined.has('validation_context_sds_secret_config')) combined.error('validation_context_sds_secret_config', 'is required');
+  const vm = owner.msg('validation_context_sds_secret_config', SDS_SECRET_CONFIG);
+  const validation = vm ? compileSdsRef(vm) : null;
+  return certificates.length > 0 || validation !== null ? { certificates, validation } : null;
+}
+
 function compileCommon(parent: Msg): CommonTls {
   const c = parent.msg('common_tls_context', COMMON_TLS_CONTEXT);
   const certificates: TlsCertificate[] = [];
@@ -78,16 +109,19 @@ function compileCommon(parent: Msg): CommonTls {
   let sans: SubjectAltNameMatcher[] = [];
   let minVersion: TlsVersion | null = null;
   let maxVersion: TlsVersion | null = null;
-  if (!c) return { certificates, trustedCa, alpnProtocols: [], minVersion, maxVersion, sans };
+  if (!c) return { certificates, trustedCa, alpnProtocols: [], minVersion, maxVersion, sans, sds: null };
   for (const cert of c.msgList('tls_certificates', TLS_CERTIFICATE)) {
     const compiled = compileCertificate(cert);
     if (compiled) certificates.push(compiled);
   }
-  const v = c.msg('validation_context', CERTIFICATE_VALIDATION_CONTEXT);
+  c.oneOf(['validation_context', 'validation_context_sds_secret_config', 'combined_validation_context'], false);
+  const combined = c.msg('combined_validation_context', COMBINED_VALIDATION_CONTEXT);
+  const v = combined ? combined.msg('default_validation_context', CERTIFICATE_VALIDATION_CONTEXT) : c.msg('validation_context', CERTIFICATE_VALIDATION_CONTEXT);
   if (v) {
     trustedCa = readDataSource(v.ctx, v.at('trusted_ca'), v.get('trusted_ca'));
     sans = compileSans(v);
   }
+  const sds = compileSdsRefs(c, combined);
   const p = c.msg('tls_params', TLS_PARAMETERS);
   if (p) {
     minVersion = VERSION_MAP[p.enumOf('tls_minimum_protocol_version', TLS_VERSIONS, 'TLS_AUTO')];
@@ -96,7 +130,7 @@ function compileCommon(parent: Msg): CommonTls {
       p.error('tls_minimum_protocol_version', `${minVersion} is above tls_maximum_protocol_version ${maxVersion}`);
     }
   }
-  return { certificates, trustedCa, alpnProtocols: c.strList('alpn_protocols'), minVersion, maxVersion, sans };
+  return { certificates, trustedCa, alpnProtocols: c.strList('alpn_protocols'), minVersion, maxVersion, sans, sds };
 }
 
 function matchersOf(sans: readonly SubjectAltNameMatcher[]): StringMatcher[] {
@@ -138,10 +172,10 @@ export function compileDownstreamTls(parent: Msg, defaultAlpn: readonly string[]
   if (!t) return parent.ctx.errors.length > before ? undefined : null;
   const common = compileCommon(t);
   const requireClientCertificate = t.bool('require_client_certificate', false);
-  if (common.certificates.length === 0 && parent.ctx.errors.length === before) {
+  if (common.certificates.length === 0 && (common.sds?.certificates.length ?? 0) === 0 && parent.ctx.errors.length === before) {
     t.error('common_tls_context.tls_certificates', 'a server certificate is required');
   }
-  if (requireClientCertificate && common.trustedCa === null) {
+  if (requireClientCertificate && common.trustedCa === null && !common.sds?.validation) {
     const message = 'no validation_context.trusted_ca: client certificates are checked against the system CAs';
     t.ctx.warn(t.at('require_client_certificate'), message);
   }
@@ -154,7 +188,15 @@ export function compileDownstreamTls(parent: Msg, defaultAlpn: readonly string[]
     maxVersion: common.maxVersion,
     matchSubjectAltNames: matchersOf(common.sans),
     subjectAltNameMatchers: common.sans,
+    sds: common.sds,
+    ...handshakeTimeout(parent),
   };
+}
+
+/** FilterChain.transport_socket_connect_timeout (0 or absent: the default). */
+function handshakeTimeout(fc: Msg): { handshakeTimeoutMs?: number } {
+  const ms = fc.optDurationMs('transport_socket_connect_timeout');
+  return ms !== null && ms > 0 ? { handshakeTimeoutMs: ms } : {};
 }
 
 /** A cluster's transport_socket: null for plaintext, undefined after reporting errors. */
@@ -163,7 +205,7 @@ export function compileUpstreamTls(parent: Msg): UpstreamTlsConfig | null | unde
   const t = openTlsSocket(parent, 'transport_socket', UPSTREAM_TLS_CONTEXT);
   if (!t) return parent.ctx.errors.length > before ? undefined : null;
   const common = compileCommon(t);
-  if (common.certificates.length > 1) {
+  if (common.certificates.length + (common.sds?.certificates.length ?? 0) > 1) {
     t.error('common_tls_context.tls_certificates', 'at most one client certificate is supported');
   }
   return {
@@ -175,5 +217,6 @@ export function compileUpstreamTls(parent: Msg): UpstreamTlsConfig | null | unde
     subjectAltNameMatchers: common.sans,
     minVersion: common.minVersion,
     maxVersion: common.maxVersion,
+    sds: common.sds,
   };
 }

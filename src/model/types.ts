@@ -1,4 +1,5 @@
 // The one policy model: frozen runtime objects compiled from Envoy v3 resources, read by every part of the request path.
+import type { TracingConfig } from './tracing.ts';
 
 /** A compiled, validated, deeply frozen view of one complete configuration. */
 export interface Snapshot {
@@ -14,6 +15,8 @@ export interface Snapshot {
    * Absent (bootstrap-only config) means none.
    */
   readonly routeConfigs?: ReadonlyMap<string, RouteConfig>;
+  /** Secrets from static_resources.secrets and SDS over ADS, by name (absent: none). */
+  readonly secrets?: ReadonlyMap<string, SnapshotSecret>;
   /** The input resources as given (proto3 JSON shape), kept for /config_dump. Never read on the request path. */
   readonly source: SnapshotSource;
 }
@@ -53,6 +56,8 @@ export interface ListenerConfig {
   readonly perConnectionBufferLimitBytes: number;
   /** Envoy's listener-level `access_log` (connections that match no filter chain). */
   readonly accessLog: readonly AccessLogConfig[];
+  /** traffic_direction: INBOUND makes SERVER spans and reports metrics as destination; OUTBOUND makes CLIENT spans (absent = UNSPECIFIED). */
+  readonly trafficDirection?: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
 }
 
 export interface FilterChainMatch {
@@ -97,6 +102,47 @@ export interface DownstreamTlsConfig {
   readonly matchSubjectAltNames: readonly StringMatcher[];
   /** Same matchers as matchSubjectAltNames, with the SAN type each applies to (added by the model compiler). */
   readonly subjectAltNameMatchers?: readonly SubjectAltNameMatcher[];
+  /** SDS secrets resolved at handshake time (tls_certificate_sds_secret_configs, validation_context_sds_secret_config). */
+  readonly sds?: TlsSdsRefs | null;
+  /** FilterChain.transport_socket_connect_timeout: the TLS handshake must finish within this (absent: 10 s). */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Where a secret named by an SdsSecretConfig comes from: `sds_config.ads` (ADS), another sds_config (the local identity agent), none (static_resources.secrets). */
+export type SdsSource = 'ads' | 'local' | 'static';
+
+export interface SdsSecretRef {
+  readonly name: string;
+  readonly source: SdsSource;
+}
+
+/** The SDS secrets a TLS context names; their content is looked up in the process's SecretStore per handshake. */
+export interface TlsSdsRefs {
+  /** tls_certificate_sds_secret_configs (the first one that resolves is used). */
+  readonly certificates: readonly SdsSecretRef[];
+  /** validation_context_sds_secret_config, or the one in combined_validation_context. */
+  readonly validation: SdsSecretRef | null;
+}
+
+/** A Secret resource (static_resources.secrets or SDS): a certificate with its key, or a validation context. */
+export interface SecretConfig {
+  readonly name: string;
+  readonly tlsCertificate: TlsCertificate | null;
+  readonly validationContext: SecretValidationContext | null;
+}
+
+export interface SecretValidationContext {
+  /** PEM of the trusted CAs (possibly several roots during a root rotation). */
+  readonly trustedCa: string;
+  readonly subjectAltNameMatchers: readonly SubjectAltNameMatcher[];
+}
+
+/** A secret in a snapshot with its origin and version (for /config_dump). */
+export interface SnapshotSecret {
+  readonly config: SecretConfig;
+  readonly source: 'static' | 'sds';
+  /** SDS: the version it was delivered at; static: "". */
+  readonly version: string;
 }
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
@@ -120,6 +166,15 @@ export interface UpstreamTlsConfig {
   readonly subjectAltNameMatchers?: readonly SubjectAltNameMatcher[];
   readonly minVersion: TlsVersion | null;
   readonly maxVersion: TlsVersion | null;
+  /** SDS secrets resolved when a connection is made (client certificate, validation context). */
+  readonly sds?: TlsSdsRefs | null;
+}
+
+/** How the x-forwarded-client-cert header is handled (Envoy's ForwardClientCertDetails). */
+export interface ForwardClientCertConfig {
+  readonly mode: 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+  /** set_current_client_cert_details, in Envoy's order: Subject, URI, Cert, Chain, DNS. */
+  readonly details: readonly ('Subject' | 'URI' | 'Cert' | 'Chain' | 'DNS')[];
 }
 
 // ---------------------------------------------------------------- access log
@@ -153,6 +208,8 @@ export interface HttpConnectionManagerConfig {
   readonly useRemoteAddress: boolean;
   readonly xffNumTrustedHops: number;
   readonly skipXffAppend: boolean;
+  /** forward_client_cert_details + set_current_client_cert_details (absent: SANITIZE, Envoy's default). */
+  readonly forwardClientCert?: ForwardClientCertConfig;
   /** server_name header value for responses; default "envoy"? we use "pilotfish". */
   readonly serverName: string;
   readonly serverHeaderTransformation: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
@@ -161,6 +218,8 @@ export interface HttpConnectionManagerConfig {
   readonly requestHeadersTimeoutMs: number; // default 0 (disabled)
   readonly idleTimeoutMs: number; // common_http_protocol_options.idle_timeout, default 3600000
   readonly maxConnectionDurationMs: number; // 0 disables
+  /** common_http_protocol_options.max_stream_duration: default stream duration cap for routes without their own; absent or 0 = none. */
+  readonly maxStreamDurationMs?: number;
   readonly maxRequestHeadersKb: number; // default 60
   readonly maxHeadersCount: number; // default 100
   readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
@@ -169,6 +228,8 @@ export interface HttpConnectionManagerConfig {
   readonly http2: Http2Options;
   readonly delayedCloseTimeoutMs: number; // default 1000
   readonly drainTimeoutMs: number; // default 5000
+  /** `tracing` (src/model/tracing.ts); null or absent = no spans. */
+  readonly tracing?: TracingConfig | null;
 }
 
 export interface Http2Options {
@@ -394,6 +455,14 @@ export interface ClusterConfig {
   readonly tls: UpstreamTlsConfig | null;
   readonly circuitBreakers: CircuitBreakerThresholds;
   readonly perConnectionBufferLimitBytes: number;
+  /** common_http_protocol_options.max_stream_duration: cap on each upstream attempt (UMSDR); absent or 0 = none. */
+  readonly maxStreamDurationMs?: number;
+  /** Passive health checking (outlier_detection); null when not configured. */
+  readonly outlierDetection: OutlierDetectionConfig | null;
+  /** Active health checks (health_checks); empty when not configured. */
+  readonly healthChecks: readonly HealthCheckConfig[];
+  /** common_lb_config.healthy_panic_threshold in percent (default 50; 0 disables panic mode). */
+  readonly healthyPanicThreshold: number;
 }
 
 export interface CircuitBreakerThresholds {
@@ -401,6 +470,16 @@ export interface CircuitBreakerThresholds {
   readonly maxPendingRequests: number; // default 1024
   readonly maxRequests: number; // default 1024
   readonly maxRetries: number; // default 3
+  /** retry_budget: when present it replaces maxRetries (absent when not configured). */
+  readonly retryBudget?: RetryBudgetConfig | null;
+}
+
+/** Envoy's CircuitBreakers.Thresholds.RetryBudget with defaults applied. */
+export interface RetryBudgetConfig {
+  /** Share of active requests (plus pending) that may be retries at once, 0..100 (default 20). */
+  readonly budgetPercent: number;
+  /** Retries always allowed regardless of the share (default 3). */
+  readonly minRetryConcurrency: number;
 }
 
 export interface LoadAssignment {
@@ -420,6 +499,93 @@ export interface EndpointConfig {
   readonly hostname: string | null;
   readonly weight: number; // load_balancing_weight, default 1
   readonly healthStatus: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+}
+
+// ---------------------------------------------------------------- outlier detection and health checks
+
+/** Envoy's OutlierDetection with defaults applied; percentages are 0..100, times in ms. */
+export interface OutlierDetectionConfig {
+  readonly consecutive5xx: number; // 5
+  readonly consecutiveGatewayFailure: number; // 5
+  readonly consecutiveLocalOriginFailure: number; // 5
+  readonly intervalMs: number; // 10000
+  readonly baseEjectionTimeMs: number; // 30000
+  readonly maxEjectionTimeMs: number; // max(300000, baseEjectionTimeMs)
+  readonly maxEjectionTimeJitterMs: number; // 0
+  readonly maxEjectionPercent: number; // 10
+  readonly alwaysEjectOneHost: boolean; // false
+  readonly enforcingConsecutive5xx: number; // 100
+  readonly enforcingConsecutiveGatewayFailure: number; // 0
+  readonly enforcingConsecutiveLocalOriginFailure: number; // 100
+  readonly enforcingSuccessRate: number; // 100
+  readonly enforcingLocalOriginSuccessRate: number; // 100
+  readonly successRateMinimumHosts: number; // 5
+  readonly successRateRequestVolume: number; // 100
+  readonly successRateStdevFactor: number; // 1900 (divided by 1000)
+  readonly failurePercentageThreshold: number; // 85
+  readonly enforcingFailurePercentage: number; // 0
+  readonly enforcingFailurePercentageLocalOrigin: number; // 0
+  readonly failurePercentageMinimumHosts: number; // 5
+  readonly failurePercentageRequestVolume: number; // 50
+  readonly splitExternalLocalOriginErrors: boolean; // false
+  readonly successfulActiveHealthCheckUnejectHost: boolean; // true
+}
+
+/** A half-open status range [start, end) of HttpHealthCheck.expected_statuses / retriable_statuses. */
+export interface StatusRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface HttpHealthCheckConfig {
+  readonly kind: 'http';
+  /** Host header; empty → the cluster name. */
+  readonly host: string;
+  readonly path: string;
+  readonly method: string; // GET
+  readonly expectedStatuses: readonly StatusRange[]; // [200, 201)
+  readonly retriableStatuses: readonly StatusRange[];
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly codec: 'http1' | 'http2';
+  /** Hex segments the response body must contain, in order (HttpHealthCheck.receive); empty: any body. */
+  readonly receive: readonly string[];
+  /** How much of the body is searched for `receive` (response_buffer_size, default 1024). */
+  readonly responseBufferSize: number;
+}
+
+export interface TcpHealthCheckConfig {
+  readonly kind: 'tcp';
+  /** Hex bytes written after connecting (null: connect only). Hex, because frozen model objects cannot hold Buffers. */
+  readonly send: string | null;
+  /** Hex segments the response must contain, in order (empty: success on connect). */
+  readonly receive: readonly string[];
+}
+
+export interface GrpcHealthCheckConfig {
+  readonly kind: 'grpc';
+  readonly serviceName: string;
+  /** :authority; empty → the cluster name. */
+  readonly authority: string;
+  readonly initialMetadata: readonly HeaderValueOption[];
+}
+
+/** One entry of Cluster.health_checks. */
+export interface HealthCheckConfig {
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  readonly initialJitterMs: number; // 0
+  readonly intervalJitterMs: number; // 0
+  readonly intervalJitterPercent: number; // 0
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  readonly reuseConnection: boolean; // true
+  readonly noTrafficIntervalMs: number; // 60000
+  readonly noTrafficHealthyIntervalMs: number; // noTrafficIntervalMs
+  readonly unhealthyIntervalMs: number; // intervalMs
+  readonly unhealthyEdgeIntervalMs: number; // unhealthyIntervalMs
+  readonly healthyEdgeIntervalMs: number; // intervalMs
+  readonly checker: HttpHealthCheckConfig | TcpHealthCheckConfig | GrpcHealthCheckConfig;
 }
 
 // ---------------------------------------------------------------- compilation results

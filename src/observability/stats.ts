@@ -285,6 +285,8 @@ export function envoyDottedName(name: string, labels: Labels): string {
     const i = multi ? multi.length : rest.indexOf('_');
     if (i > 0) { scope = rest.slice(0, i); rest = rest.slice(i + 1); }
   }
+  // Envoy's cluster sub-scopes: cluster.<name>.outlier_detection.ejections_active, cluster.<name>.health_check.attempt.
+  rest = rest.replace(/^(outlier_detection|health_check)_/, '$1.');
   return [scope, ...extra, rest].filter(Boolean).join('.');
 }
 

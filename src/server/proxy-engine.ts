@@ -2,10 +2,13 @@
 import type { Logger } from 'pino';
 import type { ClusterConfig, ListenerConfig, Snapshot } from '../model/types.ts';
 import { createAccessLoggers } from '../observability/access-log.ts';
+import { MeshTelemetry } from '../observability/mesh-telemetry.ts';
 import type { StatsRegistry } from '../observability/stats.ts';
 import { ClusterStatsCache } from '../http/cluster-stats.ts';
+import { circuitBreakerFor } from '../policy/circuit-breaker.ts';
 import { RouteTable } from '../http/route-table.ts';
 import { ListenerRuntime } from '../listener/listener.ts';
+import { processSecretStore } from '../secrets/process-secrets.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import type { HostPool } from '../upstream/types.ts';
 import { createHostPool } from '../upstream/pool/host-pool-factory.ts';
@@ -39,6 +42,7 @@ class Engine implements ProxyEngine {
     this.#clusters = new ClusterManager({
       poolFactory: (host, cluster: ClusterConfig): HostPool => createHostPool(host, cluster),
       logger: opts.logger,
+      stats: opts.stats,
     });
     const clusters = this.#clusters;
     this.#deps = {
@@ -52,6 +56,9 @@ class Engine implements ProxyEngine {
         if (this.#inflight === 0) for (const w of this.#idleWaiters.splice(0)) w();
       },
       log: opts.logger,
+      // SDS-configured TLS reads the process's secrets (identity agent, static_resources.secrets, SDS over ADS).
+      secrets: processSecretStore(),
+      telemetry: new MeshTelemetry({ stats: opts.stats, clusters: { get: (name: string) => clusters.get(name) }, log: opts.logger }),
     };
   }
 
@@ -63,8 +70,16 @@ class Engine implements ProxyEngine {
   }
 
   async #apply(snapshot: Snapshot): Promise<void> {
+    // Static and SDS secrets first: TLS contexts read them at handshake time.
+    this.#deps.secrets.sync(snapshot.secrets);
     // Clusters first, so new routes never point at a cluster that does not exist yet.
     this.#clusters.update(snapshot.clusters);
+    await this.#deps.telemetry.prepare(snapshot);
+    // Every cluster shows its circuit breaker gauges from the start, and new thresholds at once.
+    for (const name of snapshot.clusters.keys()) {
+      const cluster = this.#clusters.get(name);
+      if (cluster !== undefined) circuitBreakerFor(cluster, this.#deps.clusterStats.get(name)).refresh();
+    }
     const routes = new Map<string, RouteTable>();
     for (const [name, rc] of snapshot.routeConfigs ?? []) {
       const old = this.#routes.get(name);
@@ -145,6 +160,7 @@ class Engine implements ProxyEngine {
       });
     }
     for (const r of all) r.destroyConnections();
+    await this.#deps.telemetry.shutdown(Math.max(1000, Math.min(timeoutMs, 5000)));
     await this.#clusters.close();
   }
 

@@ -2,16 +2,19 @@
 import type { ClusterConfig, LoadAssignment } from '../model/types.ts';
 import { Cluster, type ClusterLogger } from './cluster.ts';
 import { clusterKey } from './config-key.ts';
-import type { PoolFactory, UpstreamCluster } from './types.ts';
+import type { PoolFactory, UpstreamCluster, UpstreamStatsSink } from './types.ts';
 
 export interface ClusterManagerOptions {
   readonly poolFactory: PoolFactory;
   readonly logger?: ClusterLogger;
+  /** Where clusters put outlier detection and health check stats. */
+  readonly stats?: UpstreamStatsSink;
 }
 
 export class ClusterManager {
   private readonly poolFactory: PoolFactory;
   private readonly logger: ClusterLogger | undefined;
+  private readonly stats: UpstreamStatsSink | undefined;
   private readonly clusters = new Map<string, Cluster>();
   /** EDS assignments received for clusters that are not (yet) configured. */
   private readonly pendingEds = new Map<string, LoadAssignment>();
@@ -20,6 +23,7 @@ export class ClusterManager {
   constructor(opts: ClusterManagerOptions) {
     this.poolFactory = opts.poolFactory;
     this.logger = opts.logger;
+    this.stats = opts.stats;
   }
 
   /** Reconciles with a full set of clusters: unchanged ones keep their state, changed ones are updated in place, removed ones drain. */
@@ -28,7 +32,7 @@ export class ClusterManager {
       const key = clusterKey(config);
       const existing = this.clusters.get(name);
       if (!existing) {
-        const cluster = new Cluster(config, this.poolFactory, this.logger, key);
+        const cluster = new Cluster(config, this.poolFactory, this.logger, key, this.stats);
         const eds = this.pendingEds.get(name);
         if (eds) {
           this.pendingEds.delete(name);

@@ -1,10 +1,11 @@
-// Runtime state of one upstream cluster: its host set, load balancer, lazily created pools and DNS resolver.
+// Runtime state of one upstream cluster: its host set, load balancer, lazily created pools, DNS resolver and host health.
 import type { ClusterConfig, LoadAssignment } from '../model/types.ts';
+import { ClusterHealth } from './cluster-health.ts';
 import { clusterKey, poolKey, stableStringify } from './config-key.ts';
 import { DnsResolver } from './dns-resolver.ts';
 import { HostSet, specsFromLoadAssignment, type HostSpec } from './host-set.ts';
 import { createLoadBalancer } from './load-balancer/index.ts';
-import type { Host, HostPool, LbContext, LoadBalancer, PoolFactory, UpstreamCluster } from './types.ts';
+import type { AttemptOutcome, Host, HostPool, LbContext, LoadBalancer, PoolFactory, UpstreamCluster, UpstreamStatsSink } from './types.ts';
 
 export interface ClusterLogger {
   warn(obj: object, msg?: string): void;
@@ -31,8 +32,10 @@ export class Cluster implements UpstreamCluster {
   private edsConfigKey = 'null';
   private readyPromise: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Outlier detection and active health checks (they set the hosts' ejected / failedActiveHc flags). */
+  readonly health: ClusterHealth;
 
-  constructor(config: ClusterConfig, poolFactory: PoolFactory, logger?: ClusterLogger, key = clusterKey(config)) {
+  constructor(config: ClusterConfig, poolFactory: PoolFactory, logger?: ClusterLogger, key = clusterKey(config), stats?: UpstreamStatsSink) {
     this.name = config.name;
     this.config = config;
     this.key = key;
@@ -40,6 +43,8 @@ export class Cluster implements UpstreamCluster {
     this.poolFactory = poolFactory;
     this.logger = logger;
     this.lb = createLoadBalancer(config, []);
+    this.health = new ClusterHealth({ cluster: config.name, stats, hosts: () => this.hostSet.all(), onChange: () => this.refreshHealth() });
+    this.health.configure(config);
     this.discover();
   }
 
@@ -49,6 +54,14 @@ export class Cluster implements UpstreamCluster {
 
   chooseHost(ctx: LbContext): Host | null {
     return this.lb.choose(ctx);
+  }
+
+  reportOutcome(host: Host, outcome: AttemptOutcome): void {
+    this.health.report(host, outcome);
+  }
+
+  successRate(host: Host): number {
+    return this.health.successRate(host);
   }
 
   pool(host: Host): HostPool {
@@ -79,6 +92,7 @@ export class Cluster implements UpstreamCluster {
       for (const pool of this.pools.values()) this.closePool(pool);
       this.pools.clear();
     }
+    this.health.configure(config);
     this.discover();
   }
 
@@ -91,6 +105,7 @@ export class Cluster implements UpstreamCluster {
   /** Stops discovery and closes every pool gracefully. */
   async close(): Promise<void> {
     this.closed = true;
+    this.health.stop();
     this.resolver?.stop();
     this.resolver = null;
     for (const pool of this.pools.values()) this.closePool(pool);
@@ -132,7 +147,10 @@ export class Cluster implements UpstreamCluster {
   }
 
   private applySpecs(specs: readonly HostSpec[], forceRebuild: boolean): void {
+    const before = new Set(this.hostSet.all());
     const { removed, changed } = this.hostSet.update(specs);
+    this.health.hostsChanged(this.hostSet.all(), this.hostSet.all().filter((h) => !before.has(h)));
+    const activeMoved = this.hostSet.refreshActive();
     for (const host of removed) {
       const pool = this.pools.get(host);
       if (pool) {
@@ -140,7 +158,12 @@ export class Cluster implements UpstreamCluster {
         this.closePool(pool);
       }
     }
-    if (changed || forceRebuild) this.lb = createLoadBalancer(this.config, this.hostSet.active());
+    if (changed || forceRebuild || activeMoved) this.lb = createLoadBalancer(this.config, this.hostSet.active());
+  }
+
+  /** Health flags changed (ejection, health check): another priority may now be the active one. */
+  private refreshHealth(): void {
+    if (this.hostSet.refreshActive()) this.lb = createLoadBalancer(this.config, this.hostSet.active());
   }
 
   /** Starts a graceful close of the pool (never destroy) and tracks it for close(). */

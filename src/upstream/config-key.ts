@@ -19,7 +19,7 @@ function normalize(value: unknown): unknown {
 /** Fields that only affect host discovery and balancing, not how connections to a host are made. */
 const NON_POOL_FIELDS: ReadonlySet<string> = new Set([
   'loadAssignment', 'lbPolicy', 'leastRequestChoiceCount', 'ringHash', 'dnsRefreshRateMs', 'dnsLookupFamily',
-  'respectDnsTtl', 'edsServiceName', 'type',
+  'respectDnsTtl', 'edsServiceName', 'type', 'outlierDetection', 'healthChecks', 'healthyPanicThreshold',
 ]);
 
 /** Key of the whole cluster config. */

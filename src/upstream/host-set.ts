@@ -29,6 +29,9 @@ export function createHost(spec: HostSpec): Host {
     hostname: spec.hostname,
     weight: Math.max(1, spec.weight),
     health: spec.health,
+    failedActiveHc: false,
+    pendingActiveHc: false,
+    ejected: false,
     activeRequests: 0,
     rqTotal: 0,
     rqError: 0,
@@ -56,9 +59,9 @@ export function specsFromLoadAssignment(la: LoadAssignment | null): HostSpec[] {
   return specs;
 }
 
-/** Whether a load balancer may send traffic to the host outside panic mode. */
+/** Whether a load balancer may send traffic to the host outside panic mode (EDS health, active HC, outlier ejection). */
 export function isHealthy(h: Host): boolean {
-  return h.health !== 'UNHEALTHY' && h.health !== 'DRAINING' && h.health !== 'TIMEOUT';
+  return h.health !== 'UNHEALTHY' && h.health !== 'DRAINING' && h.health !== 'TIMEOUT' && !h.failedActiveHc && !h.ejected;
 }
 
 export interface HostSetChange {
@@ -124,6 +127,14 @@ export class HostSet {
     this.allHosts = [...next.values()];
     this.activeHosts = this.pickActive();
     return { removed, changed };
+  }
+
+  /** Re-picks the active priority after health flags changed; true when it moved to other hosts. */
+  refreshActive(): boolean {
+    const next = this.pickActive();
+    const same = next.length === this.activeHosts.length && next.every((h, i) => h === this.activeHosts[i]);
+    if (!same) this.activeHosts = next;
+    return !same;
   }
 
   private pickActive(): readonly Host[] {

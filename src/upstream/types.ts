@@ -1,5 +1,7 @@
 // Contracts of the upstream stage: hosts, load balancers, clusters and the pools that carry requests to a host.
 import type { ClusterConfig, HashPolicy } from '../model/types.ts';
+import type { Counter, Gauge } from '../observability/types.ts';
+import type { UpstreamFailureKind } from './upstream-failure.ts';
 
 /** One upstream endpoint as the load balancer sees it. Mutable counters; identity is `key`. */
 export interface Host {
@@ -12,6 +14,12 @@ export interface Host {
   readonly weight: number;
   /** Health as configured/learned; load balancers skip UNHEALTHY/DRAINING/TIMEOUT hosts unless all are unhealthy (panic). */
   health: 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+  /** Envoy's FAILED_ACTIVE_HC: set by active health checking (and for new hosts until their first check passes). */
+  failedActiveHc: boolean;
+  /** Envoy's PENDING_ACTIVE_HC: no health check result yet; such hosts do not count for the panic threshold. */
+  pendingActiveHc: boolean;
+  /** Envoy's FAILED_OUTLIER_CHECK: ejected by outlier detection. */
+  ejected: boolean;
   /** Requests currently in flight to this host (maintained by the router; read by LEAST_REQUEST and /clusters). */
   activeRequests: number;
   /** Totals for /clusters. */
@@ -29,7 +37,7 @@ export interface LbContext {
 }
 
 export interface LoadBalancer {
-  /** Picks a host, or null when the cluster has no hosts at all. */
+  /** Picks a host, or null when the cluster has no hosts (or none healthy while panic mode is off). */
   choose(ctx: LbContext): Host | null;
 }
 
@@ -52,7 +60,17 @@ export interface UpstreamCluster {
   chooseHost(ctx: LbContext): Host | null;
   /** The pool for a host of this cluster (created lazily with the PoolFactory, reused). */
   pool(host: Host): HostPool;
+  /** Passive health checking: what an attempt on `host` ended with (no-op without outlier_detection). */
+  reportOutcome?(host: Host, outcome: AttemptOutcome): void;
+  /** Outlier detection's success rate (0..100) of the host's last interval, or -1 (for /clusters). */
+  successRate?(host: Host): number;
 }
+
+/**
+ * How an upstream attempt ended, for outlier detection: the response status, a failure kind, 'timeout' (the route
+ * timeout, or tcp_proxy's connect timeout, fired first), or 'connect_success' (tcp_proxy: the connection is up).
+ */
+export type AttemptOutcome = number | UpstreamFailureKind | 'timeout' | 'connect_success';
 
 /** Computes the LB hash of a request from a route's hash policies (Envoy semantics). */
 export type RequestHashInput = {
@@ -61,3 +79,9 @@ export type RequestHashInput = {
   readonly path: string;
 };
 export type HashPolicies = readonly HashPolicy[];
+
+/** Where cluster-level stats of the upstream stage go (outlier detection, health checks); the StatsRegistry is one. */
+export interface UpstreamStatsSink {
+  counter(name: string, labels?: Readonly<Record<string, string>>): Counter;
+  gauge(name: string, labels?: Readonly<Record<string, string>>): Gauge;
+}

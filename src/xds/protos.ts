@@ -45,6 +45,7 @@ const ENTRY_PROTOS = [
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
 ];
 
 let rootPromise: Promise<protobuf.Root> | null = null;

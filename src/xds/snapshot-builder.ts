@@ -1,6 +1,6 @@
 // Pure: merges the static bootstrap snapshot with the xDS resource stores into the Snapshot the engine serves, with warming.
 import { deepFreeze } from '../model/deep-freeze.ts';
-import type { ClusterConfig, ListenerConfig, LoadAssignment, RouteConfig, Snapshot } from '../model/types.ts';
+import type { ClusterConfig, ListenerConfig, LoadAssignment, RouteConfig, SecretConfig, Snapshot, SnapshotSecret, TlsSdsRefs } from '../model/types.ts';
 import type { StoredResource } from './resource-store.ts';
 
 type Stored<T> = StoredResource<T>;
@@ -13,6 +13,8 @@ export interface BuildInput {
   readonly routes: ReadonlyMap<string, Stored<RouteConfig>>;
   readonly clusters: ReadonlyMap<string, Stored<ClusterConfig>>;
   readonly endpoints: ReadonlyMap<string, Stored<LoadAssignment>>;
+  /** SDS secrets delivered over ADS (absent: none). */
+  readonly secrets?: ReadonlyMap<string, Stored<SecretConfig>>;
   /** What the previous build put in force; a changed listener/cluster that is warming keeps that version meanwhile. */
   readonly active?: ActiveSet;
   /** RDS/EDS names whose initial fetch timed out: what waits for them goes active without them (no routes, no endpoints). */
@@ -38,8 +40,8 @@ export interface BuildResult {
   readonly active: ActiveSet;
   /** Names of stored listeners/clusters whose latest version is not in force yet (waiting for RDS/EDS). */
   readonly warming: { readonly listeners: readonly string[]; readonly clusters: readonly string[] };
-  /** RDS and EDS names to subscribe to: referenced by static, stored and active resources. */
-  readonly interest: { readonly routes: ReadonlySet<string>; readonly endpoints: ReadonlySet<string> };
+  /** RDS, EDS and SDS names to subscribe to: referenced by static, stored and active resources. */
+  readonly interest: { readonly routes: ReadonlySet<string>; readonly endpoints: ReadonlySet<string>; readonly secrets: ReadonlySet<string> };
   /** Referenced RDS/EDS names that have not arrived (and have not expired). */
   readonly missing: { readonly routes: readonly string[]; readonly endpoints: readonly string[] };
 }
@@ -60,6 +62,29 @@ export function clusterServiceName(c: ClusterConfig): string | null {
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set();
+
+/** Names of the secrets a TLS context takes from SDS over ADS (sds_config: { ads: {} }). */
+function adsSecretNames(sds: TlsSdsRefs | null | undefined, into: Set<string>): void {
+  if (!sds) return;
+  for (const r of [...sds.certificates, ...(sds.validation ? [sds.validation] : [])]) if (r.source === 'ads') into.add(r.name);
+}
+
+/** SDS names referenced by listeners' filter chains and clusters' transport sockets. */
+function secretInterest(listeners: Iterable<ListenerConfig>, clusters: Iterable<ClusterConfig>): Set<string> {
+  const out = new Set<string>();
+  for (const l of listeners) {
+    for (const fc of [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]) adsSecretNames(fc.tls?.sds, out);
+  }
+  for (const c of clusters) adsSecretNames(c.tls?.sds, out);
+  return out;
+}
+
+/** Static secrets, then the SDS ones of interest that arrived. */
+function snapshotSecrets(s: Snapshot, dynamic: ReadonlyMap<string, Stored<SecretConfig>> | undefined, interest: ReadonlySet<string>): Map<string, SnapshotSecret> {
+  const out = new Map<string, SnapshotSecret>(s.secrets ?? []);
+  for (const [name, e] of dynamic ?? []) if (interest.has(name) && !out.has(name)) out.set(name, { config: e.compiled, source: 'sds', version: e.version });
+  return out;
+}
 const fillCache = new WeakMap<ClusterConfig, { la: LoadAssignment; value: ClusterConfig }>();
 
 /** A frozen copy of an EDS cluster with its endpoints (the same object again for the same inputs). */
@@ -141,6 +166,11 @@ export function buildSnapshot(input: BuildInput): BuildResult {
   }
   const dynListeners = [...activeListeners.values()];
   const dynClusters = [...activeClusters.values()];
+  const secretNames = secretInterest(
+    [...s.listeners, ...[...input.listeners.values(), ...dynListeners].map((l) => l.compiled)],
+    [...s.clusters.values(), ...[...input.clusters.values(), ...dynClusters].map((c) => c.compiled)],
+  );
+  const secrets = snapshotSecrets(s, input.secrets, secretNames);
   const snapshot: Snapshot = {
     version: input.version,
     node: s.node,
@@ -148,6 +178,7 @@ export function buildSnapshot(input: BuildInput): BuildResult {
     listeners: [...s.listeners, ...dynListeners.map((l) => l.compiled)],
     clusters,
     routeConfigs,
+    ...(secrets.size > 0 ? { secrets } : {}),
     source: {
       bootstrap: s.source.bootstrap,
       listeners: [...s.source.listeners, ...dynListeners.map((l) => l.json)],
@@ -158,7 +189,7 @@ export function buildSnapshot(input: BuildInput): BuildResult {
     snapshot: deepFreeze(snapshot),
     active: { listeners: activeListeners, clusters: activeClusters },
     warming: { listeners: warmingListeners, clusters: warmingClusters },
-    interest: { routes: routeInterest, endpoints: endpointInterest },
+    interest: { routes: routeInterest, endpoints: endpointInterest, secrets: secretNames },
     missing: { routes: [...missingRoutes], endpoints: [...missingEndpoints] },
   };
 }

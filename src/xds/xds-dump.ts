@@ -41,8 +41,8 @@ export interface XdsNack {
 
 export interface XdsDump {
   readonly ready: boolean;
-  /** Last accepted version per type ('' before the first). */
-  readonly versions: Readonly<Record<XdsKind, string>>;
+  /** Last accepted version per type ('' before the first); SDS secrets are dumped from the secret store. */
+  readonly versions: Readonly<Record<Exclude<XdsKind, 'secret'>, string>> & { readonly secret?: string };
   readonly listeners: readonly XdsDumpEntry[];
   readonly clusters: readonly XdsDumpEntry[];
   readonly routeConfigs: readonly XdsDumpEntry[];

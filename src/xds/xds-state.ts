@@ -46,9 +46,10 @@ export class XdsState {
     route_configuration: new ResourceStore('route_configuration'),
     cluster: new ResourceStore('cluster'),
     cluster_load_assignment: new ResourceStore('cluster_load_assignment'),
+    secret: new ResourceStore('secret'),
   };
   #active: ActiveSet = { listeners: new Map(), clusters: new Map() };
-  #interest = { routes: new Set<string>() as ReadonlySet<string>, endpoints: new Set<string>() as ReadonlySet<string> };
+  #interest = { routes: new Set<string>() as ReadonlySet<string>, endpoints: new Set<string>() as ReadonlySet<string>, secrets: new Set<string>() as ReadonlySet<string> };
   #warming = { listeners: [] as readonly string[], clusters: [] as readonly string[] };
   #missing = { routes: [] as readonly string[], endpoints: [] as readonly string[] };
   readonly #expired = { routes: new Set<string>(), endpoints: new Set<string>() };
@@ -101,7 +102,8 @@ export class XdsState {
   /** The subscription of a type: wildcard for LDS/CDS, otherwise the names the current config references. */
   interest(kind: XdsKind): { readonly wildcard: boolean; readonly names: ReadonlySet<string> } {
     if (isWildcardKind(kind)) return { wildcard: true, names: new Set() };
-    return { wildcard: false, names: kind === 'route_configuration' ? this.#interest.routes : this.#interest.endpoints };
+    const names = kind === 'route_configuration' ? this.#interest.routes : kind === 'secret' ? this.#interest.secrets : this.#interest.endpoints;
+    return { wildcard: false, names };
   }
 
   /** Validates and applies one response; resolves with the ACK/NACK decision. Responses are processed one at a time. */
@@ -175,6 +177,7 @@ export class XdsState {
       routes: this.#stores.route_configuration.entries(),
       clusters: this.#stores.cluster.entries(),
       endpoints: this.#stores.cluster_load_assignment.entries(),
+      secrets: this.#stores.secret.entries(),
       active: this.#active,
       expiredRoutes: this.#expired.routes,
       expiredEndpoints: this.#expired.endpoints,
@@ -190,6 +193,7 @@ export class XdsState {
     this.#missing = r.missing;
     this.#prune('route_configuration', new Set([...r.interest.routes, ...this.#appliedRoutes]), this.#expired.routes);
     this.#prune('cluster_load_assignment', r.interest.endpoints, this.#expired.endpoints);
+    this.#prune('secret', r.interest.secrets, new Set());
     this.#armExpiry('route_configuration', r.missing.routes, this.#expired.routes);
     this.#armExpiry('cluster_load_assignment', r.missing.endpoints, this.#expired.endpoints);
   }
@@ -217,7 +221,7 @@ export class XdsState {
     return KINDS.filter((k) => this.#stores[k].received).map((k) => `${KIND_SERVICE[k].toLowerCase()}=${this.#stores[k].version}`).join(';') || 'static';
   }
 
-  #prune(kind: 'route_configuration' | 'cluster_load_assignment', interest: ReadonlySet<string>, expired: Set<string>): void {
+  #prune(kind: 'route_configuration' | 'cluster_load_assignment' | 'secret', interest: ReadonlySet<string>, expired: Set<string>): void {
     const store = this.#stores[kind] as ResourceStore<XdsKind>;
     const entries = store.entries();
     if ([...entries.keys()].some((n) => !interest.has(n))) store.replace(new Map([...entries].filter(([n]) => interest.has(n))));

@@ -15,10 +15,14 @@ const SKIP = !fs.existsSync(PILOTFISH) && `${PILOTFISH} not built yet`;
 
 type Json = Record<string, unknown>;
 
-/** A base port whose whole range is free right now (random start so parallel runs rarely collide). */
+/**
+ * A base port whose whole range is free right now (random start so parallel runs rarely collide). The range stays
+ * below Linux's ephemeral ports (32768+), which other tests' outgoing connections take at any moment.
+ */
 async function freeBase(): Promise<number> {
+  const slots = Math.floor((32768 - 20000) / PORT_SPAN) - 1;
   for (let i = 0; i < 50; i++) {
-    const base = 20000 + PORT_SPAN * Math.floor(Math.random() * 390);
+    const base = 20000 + PORT_SPAN * Math.floor(Math.random() * slots);
     const checks = await Promise.all(portList(planPorts(base)).map((p) => isPortFree(p.port)));
     if (checks.every(Boolean)) return base;
   }

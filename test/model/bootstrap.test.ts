@@ -283,14 +283,14 @@ const cases: readonly Case<unknown, Snapshot>[] = [
     name: 'errors from every resource are collected',
     input: bootstrap(
       [listener(hcm({ route_config: routeConfig([routeTo('nope')]) }), { address: socketAddress('0.0.0.0', 70000) })],
-      [cluster('backend', { connect_timeout: 'soon' }), cluster('db', { outlier_detection: { consecutive_5xx: 5 } })],
+      [cluster('backend', { connect_timeout: 'soon' }), cluster('db', { lb_subset_config: { fallback_policy: 'ANY_ENDPOINT' } })],
       { tracing: { http: {} } },
     ),
     errorContains: [
       'bootstrap: tracing: tracing is not supported yet',
       'listener "ingress": address.socket_address.port_value: 70000 is out of range [0, 65535]',
       'cluster "backend": connect_timeout: invalid duration "soon"',
-      'cluster "db": outlier_detection: outlier_detection is not supported yet',
+      'cluster "db": lb_subset_config: lb_subset_config is not supported yet',
     ],
   },
   {
@@ -300,9 +300,9 @@ const cases: readonly Case<unknown, Snapshot>[] = [
   },
   { name: 'bootstrap must be an object', input: ['x'], errorContains: 'bootstrap: expected an object (envoy.config.bootstrap.v3.Bootstrap), got a list' },
   {
-    name: 'static secrets are not supported yet',
+    name: 'a static secret needs a certificate or a validation context',
     input: { static_resources: { listeners: [listener()], clusters: [cluster()], secrets: [{ name: 's' }] } } satisfies Json,
-    errorContains: 'bootstrap: static_resources.secrets: secrets is not supported yet',
+    errorContains: 'secret "s": one of tls_certificate, validation_context is required',
   },
 ];
 

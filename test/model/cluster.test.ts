@@ -63,6 +63,9 @@ const cases: readonly Case<Json, ClusterConfig>[] = [
         tls: null,
         circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },
         perConnectionBufferLimitBytes: 1048576,
+        outlierDetection: null,
+        healthChecks: [],
+        healthyPanicThreshold: 50,
       }),
   },
   { name: 'STATIC needs IP addresses', input: dnsCluster('STATIC'), errorContains: `${C}: load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: "backend.svc" is not an IP address` },
@@ -111,8 +114,7 @@ const cases: readonly Case<Json, ClusterConfig>[] = [
   { name: 'RING_HASH minimum above maximum', input: cluster('backend', { lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: 2048, maximum_ring_size: 1024 } }), errorContains: `${C}: ring_hash_lb_config.minimum_ring_size: is above maximum_ring_size (1024)` },
   { name: 'RING_HASH with MURMUR_HASH_2', input: cluster('backend', { lb_policy: 'RING_HASH', ring_hash_lb_config: { hash_function: 'MURMUR_HASH_2' } }), errorContains: `${C}: ring_hash_lb_config.hash_function: hash_function is not supported yet` },
   { name: 'MAGLEV is rejected', input: cluster('backend', { lb_policy: 'MAGLEV' }), errorContains: `${C}: lb_policy: MAGLEV is not supported yet (RING_HASH is)` },
-  { name: 'outlier_detection not supported yet', input: cluster('backend', { outlier_detection: {} }), errorContains: `${C}: outlier_detection: outlier_detection is not supported yet` },
-  { name: 'health_checks not supported yet', input: cluster('backend', { health_checks: [{ timeout: '1s' }] }), errorContains: `${C}: health_checks: health_checks is not supported yet` },
+  // outlier_detection, health_checks and common_lb_config: test/model/health.test.ts
   { name: 'cosmetic fields are accepted', input: cluster('backend', { alt_stat_name: 'x', metadata: { filter_metadata: {} }, track_cluster_stats: {}, health_checks: [] }), expect: (c) => assert.equal(c.name, 'backend') },
   // ------------------------------------------------------------ protocol
   { name: 'explicit HTTP/2 with options', input: cluster('backend', httpOptions({ explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 100 } }, common_http_protocol_options: { idle_timeout: '30s', max_requests_per_connection: 1000 } })), expect: (c) => {
@@ -158,14 +160,14 @@ const cases: readonly Case<Json, ClusterConfig>[] = [
       assert.equal(t.maxVersion, null);
     },
   },
-  { name: 'upstream TLS without anything is plain TLS', input: cluster('backend', upstreamTls({})), expect: (c) => assert.deepEqual(c.tls, { sni: null, trustedCa: null, certificate: null, alpnProtocols: [], matchSubjectAltNames: [], subjectAltNameMatchers: [], minVersion: null, maxVersion: null }) },
+  { name: 'upstream TLS without anything is plain TLS', input: cluster('backend', upstreamTls({})), expect: (c) => assert.deepEqual(c.tls, { sni: null, trustedCa: null, certificate: null, alpnProtocols: [], matchSubjectAltNames: [], subjectAltNameMatchers: [], minVersion: null, maxVersion: null, sds: null }) },
   { name: 'auto_config with TLS warns about ALPN', input: cluster('backend', { ...upstreamTls({}), ...httpOptions({ auto_config: {} }) }), warningContains: 'choosing HTTP/2 by ALPN is not implemented yet', expect: (c) => assert.equal(c.protocol, 'http1') },
   { name: 'upstream TLS with two client certificates', input: cluster('backend', upstreamTls({ common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: 'a' }, private_key: { inline_string: 'b' } }, { certificate_chain: { inline_string: 'a' }, private_key: { inline_string: 'b' } }] } })), errorContains: 'common_tls_context.tls_certificates: at most one client certificate is supported' },
   { name: 'upstream TLS with a missing CA file', input: cluster('backend', upstreamTls({ common_tls_context: { validation_context: { trusted_ca: { filename: '/x.pem' } } } })), errorContains: `${C}: transport_socket.typed_config.common_tls_context.validation_context.trusted_ca.filename: cannot read "/x.pem"` },
   // ------------------------------------------------------------ circuit breakers and limits
   { name: 'circuit breakers', input: cluster('backend', { circuit_breakers: { thresholds: [{ max_connections: 10, max_pending_requests: { value: 20 }, max_requests: 30, max_retries: 0 }, { priority: 'HIGH', max_connections: 1 }] } }), expect: (c) => assert.deepEqual(c.circuitBreakers, { maxConnections: 10, maxPendingRequests: 20, maxRequests: 30, maxRetries: 0 }), warningContains: 'circuit_breakers.thresholds[1].priority: HIGH priority thresholds are ignored' },
   { name: 'circuit breakers: partial thresholds keep defaults', input: cluster('backend', { circuit_breakers: { thresholds: [{ max_requests: 5 }] } }), expect: (c) => assert.deepEqual(c.circuitBreakers, { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 5, maxRetries: 3 }) },
-  { name: 'circuit breakers: retry_budget not supported yet', input: cluster('backend', { circuit_breakers: { thresholds: [{ retry_budget: { budget_percent: { value: 20 } } }] } }), errorContains: 'circuit_breakers.thresholds[0].retry_budget: retry_budget is not supported yet' },
+  { name: 'circuit breakers: retry_budget compiles (more cases in resilience.test.ts)', input: cluster('backend', { circuit_breakers: { thresholds: [{ retry_budget: { budget_percent: { value: 25 } } }] } }), expect: (c) => assert.deepEqual(c.circuitBreakers.retryBudget, { budgetPercent: 25, minRetryConcurrency: 3 }) },
   { name: 'per_connection_buffer_limit_bytes', input: cluster('backend', { per_connection_buffer_limit_bytes: 4096 }), expect: (c) => assert.equal(c.perConnectionBufferLimitBytes, 4096) },
   // ------------------------------------------------------------ endpoints
   {

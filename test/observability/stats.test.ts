@@ -121,6 +121,11 @@ test('Envoy dotted names are rebuilt from tags', () => {
   assert.equal(envoyDottedName('envoy_server_live', {}), 'server.live');
   assert.equal(envoyDottedName('envoy_cluster_manager_active_clusters', {}), 'cluster_manager.active_clusters');
   assert.equal(envoyDottedName('envoy_listener_downstream_cx_total', { envoy_listener_address: '0.0.0.0_80' }), 'listener.0.0.0.0_80.downstream_cx_total');
+  assert.equal(
+    envoyDottedName('envoy_cluster_outlier_detection_ejections_active', { envoy_cluster_name: 'b' }),
+    'cluster.b.outlier_detection.ejections_active',
+  );
+  assert.equal(envoyDottedName('envoy_cluster_health_check_attempt', { envoy_cluster_name: 'b' }), 'cluster.b.health_check.attempt');
 });
 
 test('entries() lists counters and gauges before histograms, with quantiles', () => {

@@ -51,6 +51,9 @@ export function clusterConfig(name: string, endpoints: EndpointSpec[] | null, ov
     tls: null,
     circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },
     perConnectionBufferLimitBytes: 1048576,
+    outlierDetection: null,
+    healthChecks: [],
+    healthyPanicThreshold: 50,
     ...overrides,
   };
 }

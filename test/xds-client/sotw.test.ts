@@ -94,7 +94,7 @@ test('SotW: node on the first request, wildcard LDS/CDS, EDS/RDS by name, ACKs, 
     await cp.waitForRequest((r) => r.typeUrl === EDS && names(r).length === 0, { from, what: 'EDS unsubscribe' });
 
     const dump = source.dump();
-    assert.deepEqual(dump.versions, { listener: 'l2', route_configuration: 'r2', cluster: 'c2', cluster_load_assignment: 'e1' });
+    assert.deepEqual(dump.versions, { listener: 'l2', route_configuration: 'r2', cluster: 'c2', cluster_load_assignment: 'e1', secret: '' });
     const l = dump.listeners.find((x) => x.name === 'ingress')!;
     assert.equal(l.active?.version, 'l2');
     assert.match(l.active!.lastUpdated, /^\d{4}-\d\d-\d\dT/);

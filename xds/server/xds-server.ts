@@ -30,6 +30,11 @@ export class XdsServer implements StreamHost {
     state.on('change', this.onChange);
   }
 
+  /** Mounts another gRPC service (the certificate authority) on this server; call before listen(). */
+  addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.server.addService(service, implementation);
+  }
+
   /** Binds "host:port" (port 0 picks one) and returns the bound port. */
   async listen(address: string): Promise<number> {
     const svc = await adsService();

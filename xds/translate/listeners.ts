@@ -14,9 +14,13 @@ export function socketAddress(address: string, port: number): Json {
   return { socket_address: { address, port_value: port } };
 }
 
+/** HCM `tracing` for a node that asked for it: sampling only; the sidecar's OTEL_* environment picks the exporter. */
+export type ListenerTracing = { readonly samplingPercent: number } | null;
+
 /** An HttpConnectionManager config; `routes` is either an RDS name or an inline RouteConfiguration. */
-export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }, accessLog = true): Json {
+export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }, accessLog = true, tracing: ListenerTracing = null): Json {
   const h: Json = { '@type': HCM_TYPE, stat_prefix: statPrefix, codec_type: 'AUTO' };
+  if (tracing !== null) h.tracing = { random_sampling: { value: tracing.samplingPercent } };
   if ('rds' in routes) h.rds = { config_source: ADS_CONFIG_SOURCE, route_config_name: routes.rds };
   else h.route_config = routes.inline;
   h.http_filters = [ROUTER_FILTER];
@@ -35,16 +39,17 @@ export function hcmFilter(config: Json): Json {
 }
 
 /** `outbound` on 127.0.0.1:<port>: HTTP to any service in scope, routed by Host through RDS `outbound`. */
-export function outboundListener(port: number): Json {
+export function outboundListener(port: number, tracing: ListenerTracing = null): Json {
   return {
     name: OUTBOUND_LISTENER,
     address: socketAddress('127.0.0.1', port),
-    filter_chains: [{ filters: [hcmFilter(hcm('outbound', { rds: OUTBOUND_ROUTE }))] }],
+    traffic_direction: 'OUTBOUND',
+    filter_chains: [{ filters: [hcmFilter(hcm('outbound', { rds: OUTBOUND_ROUTE }, true, tracing))] }],
   };
 }
 
 /** `inbound|<port>` on the node's address: forwards everything to the local app through `inbound|<port>|<svc>`. */
-export function inboundListener(address: string, port: number, service: string, protocol: 'http' | 'http2' | 'tcp'): Json {
+export function inboundListener(address: string, port: number, service: string, protocol: 'http' | 'http2' | 'tcp', tracing: ListenerTracing = null): Json {
   const name = inboundListenerName(port);
   const cluster = inboundClusterName(port, service);
   const statPrefix = `inbound_${port}`;
@@ -55,8 +60,8 @@ export function inboundListener(address: string, port: number, service: string, 
           name,
           virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: {} } }] }],
         },
-      }));
-  return { name, address: socketAddress(address, port), filter_chains: [{ filters: [filter] }] };
+      }, true, tracing));
+  return { name, address: socketAddress(address, port), traffic_direction: 'INBOUND', filter_chains: [{ filters: [filter] }] };
 }
 
 /** A proxyless gRPC client's listener: named like the target authority, api_listener HCM reading RDS of the same name. */

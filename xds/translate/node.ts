@@ -12,7 +12,8 @@ import { isIP } from 'node:net';
  *       "outboundPort": 15001,                   // outbound HTTP listener (default 15001; 0 = none)
  *       "dependencies": ["payments", "shop/*"],  // services it calls ("name", "ns/name", "ns/*"); absent = all
  *       "gateway": "public",                     // this node is the Gateway default/public (north-south)
- *       "gatewayPorts": { "80": 18080 }          // Gateway listener port -> port to bind (local mode)
+ *       "gatewayPorts": { "80": 18080 },         // Gateway listener port -> port to bind (local mode)
+ *       "tracing": { "sampling": 1.0 }           // HCM tracing on its listeners, % of new traces (Istio's ProxyConfig tracing)
  *   } }
  */
 export interface NodeIdentity {
@@ -29,6 +30,8 @@ export interface NodeIdentity {
   readonly dependencies: readonly string[] | null;
   readonly gateway: string | null;
   readonly gatewayPorts: Readonly<Record<string, number>>;
+  /** Tracing on this node's listeners (percent of new traces sampled), or null for none. */
+  readonly tracing: { readonly samplingPercent: number } | null;
   /** Problems found in the metadata (shown in /debug/syncz; the node is served with what could be read). */
   readonly problems: readonly string[];
 }
@@ -89,6 +92,18 @@ function str(m: Record<string, unknown>, k: string, problems: string[]): string 
   return v;
 }
 
+/** `tracing: { sampling: <percent> }` (default 1 %, as Istio); `true` is the default sampling, absent/false none. */
+function readTracing(v: unknown, problems: string[]): NodeIdentity['tracing'] {
+  if (v === undefined || v === null || v === false) return null;
+  if (v === true) return { samplingPercent: 1 };
+  const s = typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>).sampling : undefined;
+  if (typeof v !== 'object' || Array.isArray(v) || (s !== undefined && (typeof s !== 'number' || !(s >= 0 && s <= 100)))) {
+    problems.push('pilotfish.tracing: expected { sampling: <percent 0-100> }');
+    return null;
+  }
+  return { samplingPercent: s === undefined ? 1 : s };
+}
+
 /** Builds the identity from Node fields; `metadata` is already plain JSON (see structToJson). */
 export function readNodeIdentity(id: string, cluster: string, metadata: Record<string, unknown>): NodeIdentity {
   const problems: string[] = [];
@@ -131,6 +146,7 @@ export function readNodeIdentity(id: string, cluster: string, metadata: Record<s
     dependencies,
     gateway: str(m, 'gateway', problems),
     gatewayPorts: portMap(m.gatewayPorts, 'pilotfish.gatewayPorts', problems),
+    tracing: readTracing(m.tracing, problems),
     problems,
   };
 }

@@ -153,7 +153,7 @@ export class Translator {
         if (dial === app || !svc) continue;
         const sp = svc.ports.find((p) => p.name === portName) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined);
         const proto = sp ? portProtocol(sp) : portProtocol({ name: portName, appProtocol: null, protocol: 'TCP' });
-        const l = inboundListener(node.address, dial, svc.name, proto);
+        const l = inboundListener(node.address, dial, svc.name, proto, node.tracing);
         own.LDS.set(l.name as string, makeResource('LDS', l.name as string, l));
         const c = inboundCluster(dial, svc.name, app, proto);
         own.CDS.set(c.name as string, makeResource('CDS', c.name as string, c));
@@ -161,7 +161,7 @@ export class Translator {
       if (node.outboundPort > 0) {
         const s = this.scope(node);
         shared = s;
-        own.LDS.set('outbound', makeResource('LDS', 'outbound', outboundListener(node.outboundPort)));
+        own.LDS.set('outbound', makeResource('LDS', 'outbound', outboundListener(node.outboundPort, node.tracing)));
         sharedRds = s.rc;
       }
     }

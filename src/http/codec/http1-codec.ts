@@ -10,12 +10,19 @@ export interface Http1CodecOptions {
   readonly maxHeadersCount: number;
   readonly requestHeadersTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** common_http_protocol_options.max_connection_duration: after it, the connection closes once idle (0 = never). */
+  readonly maxConnectionDurationMs?: number;
   readonly onExchange: (ex: DownstreamExchange) => void;
   readonly onBadRequest: (info: DownstreamConnectionInfo, code: number, reason: string) => void;
 }
 
 const INFO = Symbol('pilotfish.connInfo');
-type SocketWithInfo = Socket & { [INFO]?: DownstreamConnectionInfo };
+/** Set once max_connection_duration elapsed: the next response carries `connection: close`. */
+const EXPIRED = Symbol('pilotfish.expired');
+/** Set while the idle timeout of a connection that has not sent a request yet is armed. */
+const FRESH = Symbol('pilotfish.fresh');
+type SocketWithInfo = Socket & { [INFO]?: DownstreamConnectionInfo; [EXPIRED]?: boolean; [FRESH]?: boolean };
+type InFlight = { _httpMessage?: http.ServerResponse | null };
 
 export class Http1Codec {
   readonly #server: http.Server;
@@ -30,9 +37,14 @@ export class Http1Codec {
       requireHostHeader: false,
       joinDuplicateHeaders: true,
       keepAliveTimeout: opts.idleTimeoutMs > 0 ? Math.min(opts.idleTimeoutMs, 2 ** 31 - 1) : 0,
+      // Envoy closes an idle connection when idle_timeout elapses, not a second later.
+      keepAliveTimeoutBuffer: 0,
       headersTimeout: opts.requestHeadersTimeoutMs > 0 ? opts.requestHeadersTimeoutMs : 0,
       requestTimeout: 0,
+      connectionsCheckingInterval: opts.requestHeadersTimeoutMs > 0 ? Math.max(20, Math.min(1000, Math.floor(opts.requestHeadersTimeoutMs / 4))) : 30_000,
     });
+    // node:http checks headersTimeout only for servers that listen; this one is handed sockets, so start the check here.
+    if (opts.requestHeadersTimeoutMs > 0) this.#server.emit('listening');
     this.#server.maxHeadersCount = opts.maxHeadersCount;
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
@@ -41,8 +53,19 @@ export class Http1Codec {
 
   /** Serves one accepted (and, if TLS, already terminated) connection. */
   handleConnection(socket: Duplex, info: DownstreamConnectionInfo): void {
-    (socket as SocketWithInfo)[INFO] = info;
+    const s = socket as SocketWithInfo;
+    s[INFO] = info;
     this.#server.emit('connection', socket);
+    // node:http applies keepAliveTimeout only after a response: a connection that never sends a request needs its own.
+    if (this.#opts.idleTimeoutMs > 0 && typeof s.setTimeout === 'function') {
+      s[FRESH] = true;
+      s.setTimeout(Math.min(this.#opts.idleTimeoutMs, 2 ** 31 - 1));
+    }
+    const maxDuration = this.#opts.maxConnectionDurationMs ?? 0;
+    if (maxDuration > 0) {
+      const timer = setTimeout(() => expire(s), Math.min(maxDuration, 2 ** 31 - 1));
+      socket.once('close', () => clearTimeout(timer));
+    }
   }
 
   /** Asks keep-alive connections to close after their current request. */
@@ -51,7 +74,9 @@ export class Http1Codec {
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const info = (req.socket as SocketWithInfo)[INFO]!;
+    const socket = req.socket as SocketWithInfo;
+    if (socket[FRESH]) { socket[FRESH] = false; socket.setTimeout(0); }
+    const info = socket[INFO]!;
     this.#opts.onExchange(new Http1Exchange(req, res, info, this));
   }
 
@@ -70,6 +95,15 @@ export class Http1Codec {
     }
     socket.destroySoon?.();
   }
+}
+
+/** max_connection_duration elapsed: close now when idle, else after the response in flight (`connection: close`). */
+function expire(socket: SocketWithInfo): void {
+  socket[EXPIRED] = true;
+  const res = (socket as unknown as InFlight)._httpMessage;
+  if (res === undefined || res === null || res.writableFinished) { socket.end(); return; }
+  if (res.headersSent) res.once('finish', () => socket.end());
+  else res.shouldKeepAlive = false;
 }
 
 function requestHead(req: http.IncomingMessage, info: DownstreamConnectionInfo): RequestHead {
@@ -116,7 +150,7 @@ class Http1Exchange implements DownstreamExchange {
   sendHeaders(status: number, headers: HeaderRecord, endStream: boolean): void {
     const res = this.#res;
     res.sendDate = headers.date === undefined;
-    if (this.#codec.draining) res.shouldKeepAlive = false;
+    if (this.#codec.draining || (res.socket as SocketWithInfo | null)?.[EXPIRED]) res.shouldKeepAlive = false;
     res.writeHead(status, headers as http.OutgoingHttpHeaders);
     if (endStream) res.end();
   }

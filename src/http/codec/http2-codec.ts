@@ -11,6 +11,8 @@ export interface Http2CodecOptions {
   readonly http2: Http2Options;
   readonly maxHeaderBytes: number;
   readonly idleTimeoutMs: number;
+  /** common_http_protocol_options.max_connection_duration: then GOAWAY, in-flight streams finish (0 = never). */
+  readonly maxConnectionDurationMs?: number;
   readonly onExchange: (ex: DownstreamExchange) => void;
 }
 
@@ -38,6 +40,11 @@ export class Http2Codec {
       session.once('close', () => this.#sessions.delete(session));
       session.on('error', () => { /* per-stream errors are handled by exchanges */ });
       if (opts.idleTimeoutMs > 0) session.setTimeout(opts.idleTimeoutMs, () => session.close());
+      const maxDuration = opts.maxConnectionDurationMs ?? 0;
+      if (maxDuration > 0) {
+        const timer = setTimeout(() => { if (!session.closed) session.close(); }, Math.min(maxDuration, 2 ** 31 - 1));
+        session.once('close', () => clearTimeout(timer));
+      }
       session.once('connect', () => {
         const win = Math.min(opts.http2.initialConnectionWindowSize, 2 ** 31 - 1);
         if (!session.destroyed && win > 65535) session.setLocalWindowSize(win);

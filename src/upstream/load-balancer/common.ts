@@ -1,4 +1,4 @@
-// Host eligibility shared by the load balancers: health, the retry avoid set, and Envoy's 50% panic threshold.
+// Host eligibility shared by the load balancers: health, the retry avoid set, and Envoy's panic threshold (default 50%).
 import { isHealthy } from '../host-set.ts';
 import type { Host } from '../types.ts';
 
@@ -12,11 +12,15 @@ export function quickOk(h: Host, avoid: ReadonlySet<Host> | null): boolean {
 
 /**
  * The hosts a pick may use: healthy hosts (all hosts in panic mode), minus `avoid` unless that leaves none.
- * Never empty when `hosts` is not.
+ * As in Envoy, hosts awaiting their first health check do not count for the healthy percentage, and panic mode
+ * starts below `panicPercent` (common_lb_config.healthy_panic_threshold). Empty only when nothing is healthy and
+ * panic mode is off (threshold 0).
  */
-export function eligibleHosts(hosts: readonly Host[], avoid: ReadonlySet<Host> | null): readonly Host[] {
+export function eligibleHosts(hosts: readonly Host[], avoid: ReadonlySet<Host> | null, panicPercent = PANIC_THRESHOLD_PERCENT): readonly Host[] {
   const healthy = hosts.filter(isHealthy);
-  const panic = healthy.length * 100 < hosts.length * PANIC_THRESHOLD_PERCENT;
+  let counted = hosts.length;
+  for (const h of hosts) if (h.pendingActiveHc) counted--;
+  const panic = counted === 0 ? panicPercent > 0 : healthy.length * 100 < counted * panicPercent;
   const base = panic ? hosts : healthy;
   if (avoid === null || avoid.size === 0) return base;
   const kept = base.filter((h) => !avoid.has(h));

@@ -9,14 +9,14 @@ import { createRoundRobin } from './round-robin.ts';
 export type LoadBalancerFactory = (hosts: readonly Host[], config: ClusterConfig) => LoadBalancer;
 
 export const loadBalancerFactories: Readonly<Record<LbPolicy, LoadBalancerFactory>> = {
-  ROUND_ROBIN: (hosts) => createRoundRobin(hosts),
-  LEAST_REQUEST: (hosts, config) => createLeastRequest(hosts, config.leastRequestChoiceCount),
-  RANDOM: (hosts) => createRandom(hosts),
-  RING_HASH: (hosts, config) => createRingHash(hosts, config.ringHash),
+  ROUND_ROBIN: (hosts, config) => createRoundRobin(hosts, config.healthyPanicThreshold),
+  LEAST_REQUEST: (hosts, config) => createLeastRequest(hosts, config.leastRequestChoiceCount, config.healthyPanicThreshold),
+  RANDOM: (hosts, config) => createRandom(hosts, config.healthyPanicThreshold),
+  RING_HASH: (hosts, config) => createRingHash(hosts, config.ringHash, config.healthyPanicThreshold),
   // MAGLEV is served by the ring hash: same consistent-hashing contract, different table layout.
-  MAGLEV: (hosts, config) => createRingHash(hosts, config.ringHash),
+  MAGLEV: (hosts, config) => createRingHash(hosts, config.ringHash, config.healthyPanicThreshold),
   // CLUSTER_PROVIDED (ORIGINAL_DST) has no host list of its own yet.
-  CLUSTER_PROVIDED: (hosts) => createRoundRobin(hosts),
+  CLUSTER_PROVIDED: (hosts, config) => createRoundRobin(hosts, config.healthyPanicThreshold),
 };
 
 /** Builds the balancer for `config.lbPolicy` over `hosts`. */

@@ -1,7 +1,7 @@
 // RING_HASH load balancer: Envoy's consistent-hash ring with entries per host proportional to weight.
 import { hash53, randomHash } from '../hash.ts';
 import type { Host, LbContext, LoadBalancer } from '../types.ts';
-import { eligibleHosts, emptyLoadBalancer, quickOk } from './common.ts';
+import { eligibleHosts, emptyLoadBalancer, PANIC_THRESHOLD_PERCENT, quickOk } from './common.ts';
 
 export interface RingSize {
   readonly minimumRingSize: number;
@@ -54,10 +54,12 @@ export function ringIndex(ring: Ring, hash: number): number {
 class RingHashLoadBalancer implements LoadBalancer {
   private readonly hosts: readonly Host[];
   private readonly ring: Ring;
+  private readonly panicPercent: number;
 
-  constructor(hosts: readonly Host[], size: RingSize) {
+  constructor(hosts: readonly Host[], size: RingSize, panicPercent: number) {
     this.hosts = hosts;
     this.ring = buildRing(hosts, size);
+    this.panicPercent = panicPercent;
   }
 
   choose(ctx: LbContext): Host | null {
@@ -66,16 +68,16 @@ class RingHashLoadBalancer implements LoadBalancer {
     const h = ring.hosts[start];
     if (quickOk(h, ctx.avoid)) return h;
     // Walk clockwise to the next eligible host, so only the keys of ineligible hosts move.
-    const ok = new Set(eligibleHosts(this.hosts, ctx.avoid));
+    const ok = new Set(eligibleHosts(this.hosts, ctx.avoid, this.panicPercent));
     const n = ring.hosts.length;
     for (let step = 0; step < n; step++) {
       const candidate = ring.hosts[(start + step) % n];
       if (ok.has(candidate)) return candidate;
     }
-    return h;
+    return null;
   }
 }
 
-export function createRingHash(hosts: readonly Host[], size: RingSize): LoadBalancer {
-  return hosts.length === 0 ? emptyLoadBalancer : new RingHashLoadBalancer(hosts, size);
+export function createRingHash(hosts: readonly Host[], size: RingSize, panicPercent = PANIC_THRESHOLD_PERCENT): LoadBalancer {
+  return hosts.length === 0 ? emptyLoadBalancer : new RingHashLoadBalancer(hosts, size, panicPercent);
 }

@@ -3,7 +3,7 @@ import type { ClusterConfig } from '../../model/types.ts';
 import type { Host } from '../types.ts';
 import { Http1Pool } from './http1-pool.ts';
 import { Http2Pool } from './http2-pool.ts';
-import type { HttpHostPool, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler } from './http-pool.ts';
+import type { HttpHostPool, PoolQueueState, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler } from './http-pool.ts';
 
 export function createHostPool(host: Host, cluster: ClusterConfig): HttpHostPool {
   switch (cluster.protocol) {
@@ -25,6 +25,10 @@ class DownstreamProtocolPool implements HttpHostPool {
     return (this.#h1 ??= new Http1Pool(this.#host, this.#cluster)).request(req, handler);
   }
   connections(): number { return (this.#h1?.connections() ?? 0) + (this.#h2?.connections() ?? 0); }
+  queueState(downstreamHttp2: boolean): PoolQueueState {
+    const pool = downstreamHttp2 ? this.#h2 : this.#h1;
+    return pool === null ? 'connect' : pool.queueState();
+  }
   async close(): Promise<void> { await Promise.all([this.#h1?.close(), this.#h2?.close()]); }
   destroy(): void { this.#h1?.destroy(); this.#h2?.destroy(); }
 }

@@ -37,8 +37,16 @@ export interface UpstreamAttempt {
   resume(): void;
 }
 
+/**
+ * What a new request would meet: a free connection ('ready'), a wait for a new connection ('connect'), or a wait
+ * for a busy connection because the pool is at max_connections ('full'). Waiting requests are Envoy's pending ones.
+ */
+export type PoolQueueState = 'ready' | 'connect' | 'full';
+
 export interface HttpHostPool extends HostPool {
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamAttempt;
   /** Connections open right now (for /clusters and stats). */
   connections(): number;
+  /** Whether a request sent now would wait for a connection (circuit breaking of pending requests). */
+  queueState?(downstreamHttp2: boolean): PoolQueueState;
 }

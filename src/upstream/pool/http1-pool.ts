@@ -4,11 +4,17 @@ import type { Dispatcher } from 'undici';
 import type { ClusterConfig } from '../../model/types.ts';
 import type { Host } from '../types.ts';
 import { classifyUpstreamError, UpstreamFailure } from '../upstream-failure.ts';
-import type { HttpHostPool, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler, HeaderRecord } from './http-pool.ts';
-import { upstreamTlsOptions } from '../upstream-tls.ts';
+import type { HttpHostPool, PoolQueueState, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler, HeaderRecord } from './http-pool.ts';
+import { upstreamConnector } from '../upstream-tls.ts';
+import { clusterConnections, connectionClosed, connectionOpened } from './cluster-connections.ts';
 
 export class Http1Pool implements HttpHostPool {
   readonly #pool: Pool;
+  readonly #maxConnections: number;
+  /** Connected sockets (undici connect/disconnect events). */
+  #connected = 0;
+  /** Requests handed to the pool and not finished: each holds (or waits for) one connection. */
+  #busy = 0;
 
   constructor(host: Host, cluster: ClusterConfig) {
     const tls = cluster.tls;
@@ -22,13 +28,23 @@ export class Http1Pool implements HttpHostPool {
       headersTimeout: 0,
       bodyTimeout: 0,
       maxRequestsPerClient: cluster.maxRequestsPerConnection || undefined,
-      connect: { timeout: cluster.connectTimeoutMs, ...(tls ? upstreamTlsOptions(tls, host, ['http/1.1']) : {}) },
+      connect: tls ? upstreamConnector(tls, host, ['http/1.1'], cluster.connectTimeoutMs) : { timeout: cluster.connectTimeoutMs },
       maxHeaderSize: 96 * 1024,
     });
+    this.#maxConnections = cluster.circuitBreakers.maxConnections;
+    const count = clusterConnections(cluster.name);
+    this.#pool.on('connect', () => { this.#connected++; connectionOpened(count); });
+    this.#pool.on('disconnect', () => { this.#connected--; connectionClosed(count); });
+  }
+
+  queueState(): PoolQueueState {
+    if (this.#busy < this.#connected) return 'ready';
+    return this.#busy < this.#maxConnections ? 'connect' : 'full';
   }
 
   request(req: UpstreamRequest, handler: UpstreamResponseHandler): UpstreamAttempt {
-    const attempt = new Http1Attempt(handler);
+    this.#busy++;
+    const attempt = new Http1Attempt(handler, () => { this.#busy--; });
     const headers = req.headers as Record<string, string | string[]>;
     headers.host = req.authority;
     this.#pool.dispatch({
@@ -59,18 +75,29 @@ export class Http1Pool implements HttpHostPool {
 /** Adapts undici's dispatch handler lifecycle to our UpstreamResponseHandler. */
 class Http1Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   readonly #handler: UpstreamResponseHandler;
+  readonly #onSettled: () => void;
   #controller: Dispatcher.DispatchController | null = null;
   #headersReceived = false;
   #done = false;
+  #settled = false;
   #abortRequested = false;
 
-  constructor(handler: UpstreamResponseHandler) {
+  constructor(handler: UpstreamResponseHandler, onSettled: () => void) {
     this.#handler = handler;
+    this.#onSettled = onSettled;
+  }
+
+  /** The pool no longer holds this request (ended, failed or aborted). */
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#onSettled();
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#abortRequested) controller.abort(new UpstreamFailure('reset_before_headers', 'aborted'));
+    if (this.#abortRequested) { controller.abort(new UpstreamFailure('reset_before_headers', 'aborted')); return; }
+    this.#handler.onConnected?.(null);
   }
 
   onBodySent(chunk: Buffer | string): void {
@@ -88,6 +115,7 @@ class Http1Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   }
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: HeaderRecord): void {
+    this.#settle();
     if (this.#done) return;
     this.#done = true;
     let hasTrailers = false;
@@ -96,6 +124,7 @@ class Http1Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.#settle();
     if (this.#done) return;
     this.#done = true;
     this.#handler.onError(classifyUpstreamError(err, this.#headersReceived));

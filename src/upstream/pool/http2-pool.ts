@@ -3,8 +3,9 @@ import * as http2 from 'node:http2';
 import type { ClusterConfig } from '../../model/types.ts';
 import type { Host } from '../types.ts';
 import { classifyUpstreamError, UpstreamFailure } from '../upstream-failure.ts';
-import type { HttpHostPool, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler, HeaderRecord } from './http-pool.ts';
-import { upstreamTlsOptions } from '../upstream-tls.ts';
+import type { HttpHostPool, PoolQueueState, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler, HeaderRecord } from './http-pool.ts';
+import { upstreamTlsOrThrow } from '../upstream-tls.ts';
+import { clusterConnections, connectionClosed, connectionOpened } from './cluster-connections.ts';
 
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
 
@@ -28,7 +29,7 @@ export class Http2Pool implements HttpHostPool {
     const hostPart = this.#host.address.includes(':') ? `[${this.#host.address}]` : this.#host.address;
     const origin = `${tls ? 'https' : 'http'}://${hostPart}:${this.#host.port}`;
     const session = http2.connect(origin, {
-      ...(tls ? upstreamTlsOptions(tls, this.#host, ['h2']) : {}),
+      ...(tls ? upstreamTlsOrThrow(tls, this.#host, ['h2']) : {}),
       settings: {
         initialWindowSize: Math.min(this.#cluster.http2.initialStreamWindowSize, 2 ** 31 - 1),
         enablePush: false,
@@ -41,14 +42,17 @@ export class Http2Pool implements HttpHostPool {
       if (!connected) session.destroy(new UpstreamFailure('connect_timeout', `connect timeout after ${this.#cluster.connectTimeoutMs}ms`));
     }, this.#cluster.connectTimeoutMs);
     timer.unref();
+    const count = clusterConnections(this.#cluster.name);
     session.once('connect', () => {
       connected = true;
+      connectionOpened(count);
       clearTimeout(timer);
       if (!session.destroyed) session.setLocalWindowSize(Math.min(this.#cluster.http2.initialConnectionWindowSize, 2 ** 31 - 1));
     });
     session.on('error', () => { /* surfaced per stream */ });
     session.once('goaway', () => { if (this.#session === session) this.#session = null; });
     session.once('close', () => {
+      if (connected) connectionClosed(count);
       clearTimeout(timer);
       if (this.#session === session) this.#session = null;
     });
@@ -100,6 +104,11 @@ export class Http2Pool implements HttpHostPool {
     return this.#session && !this.#session.destroyed ? 1 : 0;
   }
 
+  queueState(): PoolQueueState {
+    const s = this.#session;
+    return s !== null && !s.connecting && !s.closed && !s.destroyed ? 'ready' : 'connect';
+  }
+
   close(): Promise<void> {
     this.#closing = true;
     if (this.#active === 0) { this.#finishClose(); return Promise.resolve(); }
@@ -136,7 +145,14 @@ class Http2Attempt implements UpstreamAttempt {
   attach(stream: http2.ClientHttp2Stream, session: http2.ClientHttp2Session): void {
     this.#stream = stream;
     let sessionConnected = !session.connecting;
-    if (!sessionConnected) session.once('connect', () => { sessionConnected = true; });
+    if (!sessionConnected) {
+      session.once('connect', () => {
+        sessionConnected = true;
+        if (!this.#done) this.#handler.onConnected?.(null);
+      });
+    } else {
+      this.#handler.onConnected?.(null);
+    }
     const failure = (err: unknown): UpstreamFailure => {
       if (!sessionConnected) {
         const cause = (err as { cause?: unknown })?.cause ?? err;
