@@ -110,11 +110,11 @@ function processTree(root: number): number[] {
   return out;
 }
 
-/** Sum of VmRSS and VmHWM (KiB) over the process tree rooted at pid. */
-export function memoryKiB(pid: number): { rss: number; hwm: number } {
+/** Sum of VmRSS and VmHWM (KiB) over the process trees rooted at pid (or at each of several pids). */
+export function memoryKiB(pid: number | readonly number[]): { rss: number; hwm: number } {
   let rss = 0;
   let hwm = 0;
-  for (const p of processTree(pid)) {
+  for (const p of (typeof pid === 'number' ? [pid] : pid).flatMap(processTree)) {
     try {
       const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
       rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -125,7 +125,7 @@ export function memoryKiB(pid: number): { rss: number; hwm: number } {
 }
 
 /** Samples memoryKiB every intervalMs until stopped; returns the highest VmRSS seen. */
-export function sampleRss(pid: number, intervalMs: number): { stop(): number } {
+export function sampleRss(pid: number | readonly number[], intervalMs: number): { stop(): number } {
   let max = 0;
   const timer = setInterval(() => { max = Math.max(max, memoryKiB(pid).rss); }, intervalMs);
   return { stop() { clearInterval(timer); return Math.max(max, memoryKiB(pid).rss); } };

@@ -1,4 +1,4 @@
-// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder and the Pilotfish sidecar (tracing off, 100 %, 1 %) (req/s, CO-corrected p50/p99, RSS), then xDS scale.
+// `npm run bench`: one loopback run comparing direct, nginx, a bare Node forwarder, the Pilotfish sidecar (tracing off, 100 %, 1 %) and a sidecar pair in plaintext and mTLS (req/s, CO-corrected p50/p99, RSS), then xDS scale.
 import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { memoryKiB, pinned, pinningPlan, sampleRss, startProcess, waitListeningL
 import { renderReport, renderXdsSection, type RowKey, type RowResult, type XdsRow } from './report.ts';
 import { startOtlpSink, type OtlpSink } from './otlp-sink.ts';
 import { PILOTFISH, startSidecar } from './sidecar.ts';
+import { startSidecarPair } from './sidecar-pair.ts';
 import { measureControlPlaneScale } from './xds-control-plane.ts';
 import { measureSidecarScale } from './xds-sidecar-scale.ts';
 
@@ -21,7 +22,7 @@ const DURATION = num('BENCH_DURATION', 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const RATE = num('BENCH_RATE', 1000);
-const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar,trace100,trace1').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
+const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar,trace100,trace1,pair,pair-mtls').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
 const XDS = process.env.BENCH_XDS !== '0';
 const UPSTREAM_KIND = process.env.BENCH_UPSTREAM === 'nginx' ? 'nginx' : 'node';
 const EXPECTED_BODY = 'hello from the bench upstream';
@@ -33,6 +34,8 @@ const LABELS: Record<RowKey, string> = {
   sidecar: 'pilotfish sidecar (--concurrency 1)',
   trace100: 'pilotfish sidecar, tracing 100 % (OTLP/HTTP)',
   trace1: 'pilotfish sidecar, tracing 1 % (OTLP/HTTP)',
+  pair: 'sidecar pair, plaintext (client → sidecar → sidecar → upstream)',
+  'pair-mtls': 'sidecar pair, mTLS (client → sidecar → mTLS → sidecar → upstream)',
 };
 
 const pin = pinningPlan();
@@ -43,8 +46,8 @@ const missing = [wrkFound ? null : 'wrk', nginx ? null : 'nginx-light'].filter(B
 if (missing.length > 0) console.log(`missing: ${missing.join(', ')} — install with: apt-get install ${missing.join(' ')}`);
 if (UPSTREAM_KIND === 'nginx' && !nginx) throw new Error('BENCH_UPSTREAM=nginx needs nginx: apt-get install nginx-light');
 
-/** What a row puts between the load generator and the upstream; null means nothing (direct). */
-interface Subject { readonly port: number; readonly pid: number | null; stop(): Promise<void>; notes?(): Promise<string[]> }
+/** What a row puts between the load generator and the upstream; pid null means nothing (direct). `extraPids`: more processes under test (the pair's second sidecar). */
+interface Subject { readonly port: number; readonly pid: number | null; readonly extraPids?: readonly number[]; stop(): Promise<void>; notes?(): Promise<string[]> }
 
 /** The OTLP endpoint the tracing rows export to (started with the first of them). */
 let sink: OtlpSink | null = null;
@@ -70,6 +73,10 @@ async function startSubject(key: RowKey, upstreamPort: number): Promise<Subject 
     return { port, pid: p.proc.pid ?? null, stop: () => p.stop() };
   }
   if (!fs.existsSync(PILOTFISH)) return `${PILOTFISH} does not exist yet`;
+  if (key === 'pair' || key === 'pair-mtls') {
+    const pair = await startSidecarPair(pin, upstreamPort, key === 'pair-mtls');
+    return { port: pair.port, pid: pair.pids[0] ?? null, extraPids: pair.pids.slice(1), stop: () => pair.stop(), notes: () => pair.notes() };
+  }
   if (key === 'trace100' || key === 'trace1') {
     sink ??= await startOtlpSink();
     sink.reset();
@@ -104,7 +111,7 @@ async function measureRow(key: RowKey, upstreamPort: number): Promise<RowResult>
     const url = `http://127.0.0.1:${subject.port}/`;
     const bad = await check(url);
     if (bad) return { ...empty, skipped: 'not working', notes: [bad] };
-    const pid = subject.pid;
+    const pid = subject.pid === null ? null : [subject.pid, ...(subject.extraPids ?? [])];
     const rssIdle = pid === null ? null : memoryKiB(pid).rss;
     process.stdout.write(`  ${LABELS[key]}: throughput… `);
     const sampler = pid === null ? null : sampleRss(pid, 250);
@@ -119,7 +126,7 @@ async function measureRow(key: RowKey, upstreamPort: number): Promise<RowResult>
     if (lat.non2xx || lat.errors) notes.push(`latency run: ${lat.non2xx} non-2xx, ${lat.errors} errors (first: ${lat.firstError})`);
     const f = (us: number) => `${(us / 1000).toFixed(2)} ms`;
     const latencyDetail = `p90 ${f(lat.p90)}, p99.9 ${f(lat.p999)}, max ${f(lat.max)} over ${lat.measured} measured requests`;
-    if (subject.notes) notes.push(...await subject.notes().catch((err: Error) => [`tracing stats unavailable: ${err.message}`]));
+    if (subject.notes) notes.push(...await subject.notes().catch((err: Error) => [`notes unavailable: ${err.message}`]));
     return { ...empty, skipped: null, rps: tp.rps, p50: lat.p50, p99: lat.p99, latencyDetail, rssIdle, rssLoad, rssPeak, notes };
   } finally {
     await subject.stop();
@@ -177,11 +184,16 @@ async function main(): Promise<void> {
   console.log(`upstream on 127.0.0.1:${upstream.port}; rows: ${ROWS.join(', ')}`);
   const results: RowResult[] = [];
   for (const key of ROWS) {
-    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar,trace100,trace1)`);
+    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar,trace100,trace1,pair,pair-mtls)`);
     let r = await measureRow(key, upstream.port);
     const off = results.find((x) => x.key === 'sidecar');
     if ((key === 'trace100' || key === 'trace1') && !r.skipped && off && !off.skipped && off.rps > 0) {
       r = { ...r, notes: [`${(r.rps / off.rps).toFixed(2)}× the req/s of the sidecar with tracing off`, ...r.notes] };
+    }
+    const plain = results.find((x) => x.key === 'pair');
+    if (key === 'pair-mtls' && !r.skipped && plain && !plain.skipped && plain.rps > 0) {
+      const d = (us: number) => `${us < 0 ? '−' : '+'}${(Math.abs(us) / 1000).toFixed(2)} ms`;
+      r = { ...r, notes: [`${(r.rps / plain.rps).toFixed(2)}× the req/s of the plaintext pair; p50 ${d(r.p50 - plain.p50)}, p99 ${d(r.p99 - plain.p99)} against it`, ...r.notes] };
     }
     if (r.skipped) console.log(`  ${r.label}: skipped: ${r.skipped}${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}`);
     results.push(r);

@@ -1,5 +1,8 @@
 // Parses `pilotfish control-plane` flags; a bad flag yields one error line.
 import { CA_USAGE, caArgsError, parseCaFlag, type CaArgs } from './ca/ca-args.ts';
+import type { MtlsMode } from './input/types.ts';
+
+export const MTLS_MODES: readonly MtlsMode[] = ['STRICT', 'PERMISSIVE', 'DISABLE'];
 
 export interface ControlPlaneArgs {
   readonly inputs: string[];
@@ -7,6 +10,8 @@ export interface ControlPlaneArgs {
   readonly statusAddress: string;
   readonly logLevel: string;
   readonly help: boolean;
+  /** --mtls-mode: the mesh-wide default mode (absent: PILOTFISH_MTLS_MODE, else PERMISSIVE). */
+  readonly mtlsMode?: MtlsMode;
   /** Certificate-authority flags, present only when some were given (the CA runs by default; see ca/ca-args.ts). */
   readonly ca?: CaArgs;
 }
@@ -22,6 +27,8 @@ Input files are watched; an invalid change is refused and the last good config k
       --status-address ADDR status HTTP listen address (default 127.0.0.1:15014):
                             /debug/syncz, /debug/config, /debug/certs, /ready
       --log-level LEVEL     trace|debug|info|warn|error|fatal|silent (default info)
+      --mtls-mode MODE      mesh-wide mTLS default for workloads without TrafficPolicy.mtls: STRICT, PERMISSIVE
+                            (default; env PILOTFISH_MTLS_MODE) or DISABLE. Needs the certificate authority.
   -h, --help                show this help
 
 ${CA_USAGE}`;
@@ -36,6 +43,7 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
   let statusAddress = '127.0.0.1:15014';
   let logLevel = 'info';
   let help = false;
+  let mtlsMode: MtlsMode | undefined;
   const ca: CaArgs = {};
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -74,6 +82,12 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
         logLevel = v.toLowerCase();
         break;
       }
+      case '--mtls-mode': {
+        const v = take();
+        if (v === null || !MTLS_MODES.includes(v.toUpperCase() as MtlsMode)) return { ok: false, error: `--mtls-mode must be one of ${MTLS_MODES.join(', ')}` };
+        mtlsMode = v.toUpperCase() as MtlsMode;
+        break;
+      }
       case '-h':
       case '--help':
         help = true;
@@ -88,5 +102,6 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
   const caError = caArgsError(ca);
   if (caError) return { ok: false, error: caError };
   if (!help && inputs.length === 0) return { ok: false, error: 'at least one --input/-f PATH is required' };
-  return { ok: true, options: { inputs, xdsAddress, statusAddress, logLevel, help, ...(Object.keys(ca).length ? { ca } : {}) } };
+  if (mtlsMode !== undefined && ca.disabled) return { ok: false, error: '--mtls-mode needs the certificate authority (drop --no-ca)' };
+  return { ok: true, options: { inputs, xdsAddress, statusAddress, logLevel, help, ...(mtlsMode ? { mtlsMode } : {}), ...(Object.keys(ca).length ? { ca } : {}) } };
 }

@@ -4,12 +4,13 @@ import pino, { type Logger } from 'pino';
 import { xdsProtoRoot } from '../src/xds/protos.ts';
 import { compileInputs, modelCounts, untranslated, type InputResult } from './input/compile-inputs.ts';
 import { formatInputError } from './input/mesh.ts';
-import type { InputError } from './input/types.ts';
+import type { InputError, MtlsMode } from './input/types.ts';
+import type { MeshSecurity } from './translate/mesh-view.ts';
 import { MeshState } from './server/mesh-state.ts';
 import { XdsServer } from './server/xds-server.ts';
 import { startStatusServer } from './status.ts';
 import { watchInputs, type InputWatcher } from './watch.ts';
-import { CONTROL_PLANE_USAGE, parseControlPlaneArgs } from './cli.ts';
+import { CONTROL_PLANE_USAGE, MTLS_MODES, parseControlPlaneArgs } from './cli.ts';
 import type { CertificateAuthority } from './ca/authority.ts';
 import { caOptionsFromArgs } from './ca/ca-args.ts';
 import { startCa, type CaOptions } from './ca/start-ca.ts';
@@ -26,6 +27,24 @@ export interface ControlPlaneOptions {
   watch?: boolean;
   /** Run the certificate authority on the xDS gRPC server (absent or null: no CA; the command passes it by default). */
   ca?: CaOptions | null;
+  /**
+   * Mesh mTLS (xds/POLICY.md "mTLS"). With the CA it is on by default: `defaultMode` (default PERMISSIVE) applies to
+   * workloads without TrafficPolicy.mtls, in the CA's trust domain. Without the CA it is off unless a `trustDomain` is
+   * given (certificates from another CA). `false`: off.
+   */
+  mtls?: { defaultMode?: MtlsMode; trustDomain?: string } | false;
+}
+
+/** The mesh's mTLS settings from the options and the running CA; throws when the trust domains disagree. */
+export function meshSecurity(mtls: ControlPlaneOptions['mtls'], caTrustDomain: string | null): MeshSecurity | null {
+  if (mtls === false) return null;
+  const td = mtls?.trustDomain;
+  if (td !== undefined && caTrustDomain !== null && td !== caTrustDomain) {
+    throw new Error(`mTLS trust domain "${td}" differs from the certificate authority's "${caTrustDomain}"`);
+  }
+  const trustDomain = caTrustDomain ?? td;
+  if (trustDomain === undefined) return null;
+  return { trustDomain, defaultMode: mtls?.defaultMode ?? 'PERMISSIVE' };
 }
 
 export interface ReloadOutcome {
@@ -60,8 +79,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const first = await compileInputs(opts.inputs);
   if (!first.ok) throw new InvalidInputError(first.errors);
   const ca = opts.ca ? await startCa(opts.ca, first.model, logger) : null;
+  const security = meshSecurity(opts.mtls, ca?.authority.trustDomain ?? null);
   const root = await xdsProtoRoot();
-  const state = new MeshState();
+  const state = new MeshState(20, security);
   state.setModel(first.model, first.version);
   let files = first.files;
   let ignored = first.ignored;
@@ -140,7 +160,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       files,
       resources: modelCounts(state.model),
       announcedEndpoints: state.announced(),
-      notTranslated: untranslated(state.model),
+      mtls: security ?? { off: 'no certificate authority: the mesh runs plaintext' },
+      notTranslated: untranslated(state.model, security !== null),
       ignoredDocuments: ignored,
     }),
     certs: ca ? () => ca.status() : undefined,
@@ -152,7 +173,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   let watcher: InputWatcher | null = null;
   if (opts.watch !== false) watcher = await watchInputs(opts.inputs, () => void reload(), logger);
-  logger.info({ xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, statusPort: status.port, version: state.version, ...modelCounts(state.model), ...(ca ? { caTrustDomain: ca.authority.trustDomain } : {}) }, 'control plane serving');
+  logger.info({
+    xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, statusPort: status.port, version: state.version, ...modelCounts(state.model),
+    ...(ca ? { caTrustDomain: ca.authority.trustDomain } : {}), mtls: security ? `${security.defaultMode} (default), trust domain ${security.trustDomain}` : 'off',
+  }, 'control plane serving');
 
   return {
     xdsPort,
@@ -184,7 +208,12 @@ export async function runControlPlaneCommand(argv: string[]): Promise<number> {
   const logger = pino({ level: o.logLevel, base: { component: 'control-plane' } });
   let cp: ControlPlane;
   try {
-    cp = await startControlPlane({ inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca: caOptionsFromArgs(o.ca) });
+    const mode = o.mtlsMode ?? (process.env.PILOTFISH_MTLS_MODE || undefined);
+    if (mode !== undefined && !MTLS_MODES.includes(mode as MtlsMode)) throw new Error(`PILOTFISH_MTLS_MODE must be one of ${MTLS_MODES.join(', ')}, got "${mode}"`);
+    cp = await startControlPlane({
+      inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca: caOptionsFromArgs(o.ca),
+      mtls: { defaultMode: mode as MtlsMode | undefined },
+    });
   } catch (err) {
     process.stderr.write(`pilotfish control-plane: ${(err as Error).message}\n`);
     return 1;

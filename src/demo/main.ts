@@ -10,9 +10,13 @@ import {
   appEnv, controlPlaneArgs, DEPENDENCIES, entryUrl, outboundClusterPattern, PORT_SPAN, SERVICES, sidecarBootstrap, statusUrl,
   type MeshPorts, type ServiceName,
 } from './mesh-config.ts';
+import {
+  certificateLines, demoSpiffeId, identityArgs, paymentsProbe, plaintextProbe, sidecarCertificateLine, writeDemoCredentials, type DemoCredentials,
+} from './identity.ts';
 import { choosePorts } from './ports.ts';
 import { waitClusterEndpoints, waitSidecarReady, xdsConfigSummary } from './sidecar-admin.ts';
-import { formatSummary, MeshClient, ordersRoute, sendTraffic, type FrontendBody } from './traffic.ts';
+import { startTraceSummaryCollector } from './trace-summary.ts';
+import { formatSummary, MeshClient, ordersRoute, sendTraffic, type FrontendBody, type TrafficSummary } from './traffic.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const APPS_DIR = fileURLToPath(new URL('./apps/', import.meta.url));
@@ -84,6 +88,24 @@ function watchForCrash(child: Child): void {
 /** Child processes find `node` (the bin/pilotfish shebang) even when npm started us with another PATH. */
 const CHILD_ENV = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
 
+/** Where the sidecars' spans go: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT when set (e.g. Jaeger), else our summary collector. */
+const traces = { env: {} as Record<string, string>, note: '', finished: 0, last: '', live: false };
+
+async function setUpTraces(): Promise<void> {
+  const target = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (target) {
+    traces.note = `traces: exported over OTLP to ${target} (${process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf'})`;
+    return;
+  }
+  const collector = await startTraceSummaryCollector((line) => {
+    traces.finished++;
+    traces.last = line;
+    if (traces.live && !stopping) console.log(line);
+  });
+  traces.env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: process.env.OTEL_BSP_SCHEDULE_DELAY ?? '500' };
+  traces.note = 'traces: one line per finished trace below (set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Jaeger, see deploy/jaeger.yaml)';
+}
+
 /** The control plane's input files: every YAML/JSON file directly in MESH_DIR (see controlPlaneArgs for why not the directory). */
 function meshFiles(): string[] {
   let names: string[] = [];
@@ -100,8 +122,8 @@ function meshFiles(): string[] {
   return names.map((f) => path.join(MESH_DIR, f));
 }
 
-async function startControlPlane(dir: string, inputs: readonly string[], ports: MeshPorts): Promise<void> {
-  const c = startChild('control-plane', CONTROL_PLANE_BIN, controlPlaneArgs(inputs, ports), {
+async function startControlPlane(dir: string, inputs: readonly string[], ports: MeshPorts, creds: DemoCredentials): Promise<void> {
+  const c = startChild('control-plane', CONTROL_PLANE_BIN, controlPlaneArgs(inputs, ports, creds), {
     env: CHILD_ENV, logPath: path.join(dir, 'logs', 'control-plane.log'), echo: verbose, ipc: false,
   });
   controlPlane = c;
@@ -119,11 +141,12 @@ async function startApps(dir: string, ports: MeshPorts): Promise<void> {
   for (const c of started) await waitIpcReady(c, READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, c));
 }
 
-async function startSidecars(dir: string): Promise<Map<ServiceName, string>> {
+async function startSidecars(dir: string, ports: MeshPorts, creds: DemoCredentials): Promise<Map<ServiceName, string>> {
   const started = SERVICES.map((s) => {
     const addressPath = path.join(dir, `${s}-sidecar.admin-address`);
-    const args = ['proxy', '-c', path.join(dir, `${s}-sidecar.yaml`), '--admin-address-path', addressPath, '--concurrency', '1'];
-    const c = startChild(`${s}-sidecar`, PILOTFISH, args, { env: CHILD_ENV, logPath: path.join(dir, 'logs', `${s}-sidecar.log`), echo: verbose, ipc: false });
+    // The identity agent gets the workload certificate from the control plane's CA; the sidecar is ready once it has it.
+    const args = ['proxy', '-c', path.join(dir, `${s}-sidecar.yaml`), '--admin-address-path', addressPath, '--concurrency', '1', ...identityArgs(s, ports, creds)];
+    const c = startChild(`${s}-sidecar`, PILOTFISH, args, { env: { ...CHILD_ENV, ...traces.env }, logPath: path.join(dir, 'logs', `${s}-sidecar.log`), echo: verbose, ipc: false });
     sidecars.push(c);
     return { s, c, addressPath };
   });
@@ -174,11 +197,32 @@ async function printXdsProof(admins: Map<ServiceName, string>, ports: MeshPorts)
   return ok;
 }
 
+/**
+ * Prints the mTLS evidence: who orders and payments saw calling (the x-forwarded-client-cert URI their sidecars set
+ * from the verified client certificate), that orders' STRICT listener refuses plaintext, and each workload's
+ * certificate from the control plane's CA. False when a call did not carry frontend's identity or plaintext got in.
+ */
+async function printMtlsProof(ports: MeshPorts, summary: TrafficSummary, admins: Map<ServiceName, string>): Promise<boolean> {
+  const frontendId = demoSpiffeId('frontend');
+  console.log('\nmTLS (control plane CA, orders STRICT, frontend and payments PERMISSIVE, payments allows only frontend):');
+  console.log(`  caller identity seen by orders ${summary.mtls.orders}/${summary.requests}, by payments ${summary.mtls.payments}/${summary.requests} (${frontendId}, from x-forwarded-client-cert)`);
+  const probe = await plaintextProbe(ports.inbound.orders);
+  console.log(`  plaintext HTTP straight to orders' inbound listener :${ports.inbound.orders}: ${probe === 'refused' ? 'refused (no TLS handshake, connection closed)' : `NOT refused: ${probe}`}`);
+  const denied = await paymentsProbe(ports.inbound.payments);
+  console.log(`  plaintext gRPC straight to payments' inbound listener :${ports.inbound.payments} (no identity): ${denied}`);
+  console.log('  workload certificates (control plane /debug/certs):');
+  for (const l of await certificateLines(statusUrl(ports))) console.log(`    ${l}`);
+  console.log('  workload certificates (each sidecar\'s /config_dump, SecretsConfigDump "default"):');
+  for (const s of SERVICES) console.log(`    ${`${s} sidecar`.padEnd(17)} ${await sidecarCertificateLine(admins.get(s)!)}`);
+  return summary.mtls.orders === summary.requests && summary.mtls.payments === summary.requests && probe === 'refused' && denied.startsWith('7 ');
+}
+
 /** The long-running part: one request per second, reporting failures, recoveries and route changes, and following the control plane's inputs. */
 async function keepRunning(ports: MeshPorts, initialRoute: string | null | undefined): Promise<void> {
   const inputs = new InputWatcher(statusUrl(ports));
   await inputs.poll(); // the version being served now: later versions are edits
   console.log('\nRunning: one request per second through the mesh. Ctrl-C to stop.');
+  traces.live = true;
   let failing = false;
   let route = initialRoute;
   ticker = setInterval(() => {
@@ -216,16 +260,18 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilotfish-demo-'));
   fs.mkdirSync(path.join(dir, 'logs'));
   for (const s of SERVICES) fs.writeFileSync(path.join(dir, `${s}-sidecar.yaml`), stringify(sidecarBootstrap(s, ports)));
+  const creds = writeDemoCredentials(dir);
   const rel = path.relative(process.cwd(), MESH_DIR);
   const meshInputs = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : MESH_DIR;
 
   console.log(`Pilotfish demo mesh on 127.0.0.1, ports ${ports.base}-${ports.base + PORT_SPAN - 1}`);
-  await startControlPlane(dir, inputs, ports);
+  await startControlPlane(dir, inputs, ports, creds);
   console.log(`control plane up: inputs ${meshInputs}${path.sep}{${inputs.map((f) => path.basename(f)).join(',')}}, xDS 127.0.0.1:${ports.controlPlane.xds}, status ${statusUrl(ports)}`);
   console.log(`sidecar bootstraps (node metadata + ADS only): ${dir}/{${SERVICES.map((s) => `${s}-sidecar`).join(',')}}.yaml`);
   await startApps(dir, ports);
+  await setUpTraces();
   console.log(`apps up: frontend :${ports.app.frontend}, orders :${ports.app.orders}, payments (gRPC) :${ports.app.payments}`);
-  const admins = await startSidecars(dir);
+  const admins = await startSidecars(dir, ports, creds);
   console.log(`sidecars ready: ${SERVICES.map((s) => `${s} (admin ${admins.get(s)})`).join(', ')}`);
   for (const c of children()) watchForCrash(c);
   for (const line of await waitMeshWired(admins)) console.log(line);
@@ -237,20 +283,24 @@ async function main(): Promise<void> {
   console.log(formatSummary(summary));
   console.log(`  sample response: ${JSON.stringify(summary.sample)}`);
   const xdsOk = await printXdsProof(admins, ports);
+  const mtlsOk = await printMtlsProof(ports, summary, admins);
 
   const status = statusUrl(ports);
   console.log('\nWhere to look:');
   console.log(`  ${'control plane'.padEnd(17)} ${status}/debug/syncz (each sidecar's ACK/NACK state)  ${status}/debug/config (inputs, errors)`);
+  console.log(`  ${'certificates'.padEnd(17)} ${status}/debug/certs (CA roots, each workload's serial, identity, expiry); each sidecar's /certs and /config_dump (SecretsConfigDump)`);
   console.log(`  ${'mesh inputs'.padEnd(17)} ${meshInputs}${path.sep}: edit ${path.join(meshInputs, 'orders.yaml')} while the demo runs and watch the change reach the sidecars`);
   for (const s of SERVICES) {
     const a = `http://${admins.get(s)}`;
-    console.log(`  ${`${s} sidecar`.padEnd(17)} ${a}/stats/prometheus  ${a}/clusters  ${a}/config_dump`);
+    console.log(`  ${`${s} sidecar`.padEnd(17)} ${a}/stats/prometheus  ${a}/clusters  ${a}/config_dump  ${a}/certs`);
   }
   console.log(`  logs (control plane, sidecars, apps): ${path.join(dir, 'logs')}/{${children().map((c) => c.name).join(',')}}.log`);
   console.log(`  try it yourself: curl -s ${url} | head -c 400`);
+  console.log(`  ${traces.note}`);
+  if (traces.last !== '') console.log(`    ${traces.finished} finished so far, the last: ${traces.last}`);
 
-  const allOk = summary.succeeded === summary.requests && xdsOk;
-  if (oneShot) await shutdown(allOk ? 0 : 1, allOk ? '\none-shot mode: done.' : '\none-shot mode: some requests failed or a sidecar has config that did not come over xDS.');
+  const allOk = summary.succeeded === summary.requests && xdsOk && mtlsOk;
+  if (oneShot) await shutdown(allOk ? 0 : 1, allOk ? '\none-shot mode: done.' : '\none-shot mode: some requests failed, did not go over mTLS, or a sidecar has config that did not come over xDS.');
   await keepRunning(ports, ordersRoute(summary.sample as FrontendBody | null));
 }
 

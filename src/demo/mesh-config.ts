@@ -99,6 +99,8 @@ export function nodeMetadata(service: ServiceName, p: MeshPorts): Record<string,
     inboundPort: p.inbound[service],
     outboundPort: service === 'frontend' ? p.outbound : 0,
     dependencies: [...DEPENDENCIES[service]],
+    // Every listener traces (HCM tracing from the control plane); the OTEL_* environment says where spans go.
+    tracing: { sampling: 100 },
   };
 }
 
@@ -119,11 +121,16 @@ export function sidecarBootstrap(service: ServiceName, p: MeshPorts): Record<str
   };
 }
 
-/** Arguments of `pilotfish control-plane` for this plan: xDS and status on loopback, each input file with its own `-f`. */
-export function controlPlaneArgs(inputFiles: readonly string[], p: MeshPorts): string[] {
+/**
+ * Arguments of `pilotfish control-plane` for this plan: xDS and status on loopback, each input file with its own `-f`,
+ * and its certificate authority with state and token file in the demo's temp dir (never ~/.pilotfish). With the CA the
+ * mesh runs mTLS: PERMISSIVE by default, per Service as src/demo/mesh/*.yaml say.
+ */
+export function controlPlaneArgs(inputFiles: readonly string[], p: MeshPorts, ca: { caDir: string; tokenFile: string }): string[] {
   return [
     'control-plane', ...inputFiles.flatMap((f) => ['-f', f]),
     '--xds-address', `${LOOPBACK}:${p.controlPlane.xds}`, '--status-address', `${LOOPBACK}:${p.controlPlane.status}`,
+    '--ca-dir', ca.caDir, '--token-file', ca.tokenFile,
   ];
 }
 

@@ -1,5 +1,6 @@
-// Sends requests to the mesh entry point and tallies what came back (statuses, and whether orders and payments both answered).
+// Sends requests to the mesh entry point and tallies what came back (statuses, whether orders and payments both answered, and over mTLS).
 import { Pool } from 'undici';
+import { demoSpiffeId } from './identity.ts';
 
 export interface TrafficSummary {
   requests: number;
@@ -7,13 +8,15 @@ export interface TrafficSummary {
   orders: number;
   payments: number;
   statuses: Record<string, number>;
+  /** Requests where orders / payments saw frontend's SPIFFE ID as the caller (x-forwarded-client-cert from mTLS). */
+  mtls: { orders: number; payments: number };
   sample: unknown;
   firstError: string | null;
 }
 
 export interface FrontendBody {
-  orders?: { ok?: boolean; body?: { seenRoute?: string | null } };
-  payments?: { ok?: boolean };
+  orders?: { ok?: boolean; body?: { seenRoute?: string | null; seenPeer?: string | null } };
+  payments?: { ok?: boolean; body?: { caller?: string } };
 }
 
 /** The x-demo-route header orders received (set by the HTTPRoute in src/demo/mesh/orders.yaml), null without one, undefined when orders did not answer. */
@@ -53,7 +56,8 @@ export class MeshClient {
 
 /** Sends `count` requests one after another and summarizes them. */
 export async function sendTraffic(client: MeshClient, count: number): Promise<TrafficSummary> {
-  const s: TrafficSummary = { requests: count, succeeded: 0, orders: 0, payments: 0, statuses: {}, sample: null, firstError: null };
+  const s: TrafficSummary = { requests: count, succeeded: 0, orders: 0, payments: 0, statuses: {}, mtls: { orders: 0, payments: 0 }, sample: null, firstError: null };
+  const frontend = demoSpiffeId('frontend');
   for (let i = 0; i < count; i++) {
     const r = await client.sendOne(`?user=user-${i + 1}`);
     s.statuses[r.status] = (s.statuses[r.status] ?? 0) + 1;
@@ -61,6 +65,8 @@ export async function sendTraffic(client: MeshClient, count: number): Promise<Tr
     const paymentsOk = r.body?.payments?.ok === true;
     if (ordersOk) s.orders++;
     if (paymentsOk) s.payments++;
+    if (r.body?.orders?.body?.seenPeer === frontend) s.mtls.orders++;
+    if (r.body?.payments?.body?.caller === frontend) s.mtls.payments++;
     if (r.status === '200' && ordersOk && paymentsOk) {
       s.succeeded++;
       s.sample ??= r.body;
@@ -81,6 +87,6 @@ export function formatSummary(s: TrafficSummary): string {
     `  RESULT: ${s.succeeded}/${s.requests} requests succeeded`,
   ];
   if (s.firstError) lines.push(`  first failure: ${s.firstError}`);
-  lines.push(`summary: ${JSON.stringify({ requests: s.requests, succeeded: s.succeeded, orders: s.orders, payments: s.payments, statuses: s.statuses })}`);
+  lines.push(`summary: ${JSON.stringify({ requests: s.requests, succeeded: s.succeeded, orders: s.orders, payments: s.payments, statuses: s.statuses, mtls: s.mtls })}`);
   return lines.join('\n');
 }

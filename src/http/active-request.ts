@@ -23,6 +23,8 @@ export class ActiveRequest {
   responseTrailers: HeaderRecord | null = null;
   details: string | null = null;
   flags: ResponseFlag[] | null = null;
+  /** Envoy's dynamic metadata set by filters (namespace → fields), for %DYNAMIC_METADATA(...)% in access logs. */
+  dynamicMetadata: Record<string, Record<string, unknown>> | null = null;
   /** Spans of this request, when its connection manager traces. */
   trace: RequestTrace | null = null;
   /** Istio-style request metrics of the connection manager, and the peer's workload (bounded label) seen on the inbound side. */
@@ -43,6 +45,13 @@ export class ActiveRequest {
   addFlag(flag: ResponseFlag): void {
     if (this.flags === null) this.flags = [flag];
     else if (!this.flags.includes(flag)) this.flags.push(flag);
+  }
+
+  /** Merges `fields` into a dynamic metadata namespace (Envoy's setDynamicMetadata: later keys win). */
+  setDynamicMetadata(namespace: string, fields: Readonly<Record<string, unknown>>): void {
+    this.dynamicMetadata ??= {};
+    const ns = this.dynamicMetadata[namespace];
+    this.dynamicMetadata[namespace] = ns === undefined ? { ...fields } : Object.assign(ns, fields);
   }
 
   get finished(): boolean { return this.#finished; }
@@ -95,6 +104,7 @@ export class ActiveRequest {
       responseTrailers: this.responseTrailers,
       responseCodeDetails: this.details,
       connectionTerminationDetails: null,
+      dynamicMetadata: this.dynamicMetadata,
     };
   }
 }

@@ -69,6 +69,15 @@ export function localRateLimited(status: number, grpcStatus: number | null, head
   return { status, flag: 'RL', body: 'local_rate_limited', details: 'local_rate_limited', headers, ...(grpcStatus === null ? {} : { grpcStatus }) };
 }
 
+/**
+ * The RBAC filter's denial: 403 "RBAC: access denied" (gRPC: PERMISSION_DENIED, 7). Envoy sets no response flag;
+ * the details name the matched policy (spaces as "_"), or "none" when an ALLOW filter matched no policy.
+ */
+export function rbacAccessDenied(policy: string | null): LocalReply {
+  const name = policy === null ? 'none' : policy.replace(/\s/g, '_');
+  return { status: 403, flag: null, body: 'RBAC: access denied', details: `rbac_access_denied_matched_policy[${name}]` };
+}
+
 export function overflow(): LocalReply {
   return {
     status: 503, flag: 'UO', details: 'upstream_reset_before_response_started{overflow}',
@@ -82,7 +91,8 @@ export function upstreamFailureReply(f: UpstreamFailure): LocalReply {
   switch (f.kind) {
     case 'connect_failure':
       return {
-        status: 503, flag: 'UF', details: 'upstream_reset_before_response_started{connection_failure}',
+        // Envoy puts the transport failure into the details too, spaces as underscores: a log line says why.
+        status: 503, flag: 'UF', details: `upstream_reset_before_response_started{connection_failure,${f.detail.replace(/\s+/g, '_')}}`,
         body: `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${f.detail}`,
       };
     case 'connect_timeout':
@@ -124,6 +134,19 @@ export function grpcStatusForHttp(status: number): number {
   }
 }
 
+/**
+ * grpc-message's percent-encoding (gRPC's PROTOCOL-HTTP2, as Envoy writes it): printable ASCII other than "%" stays as
+ * is, every other UTF-8 byte becomes %XX. Clients decode it back ("RBAC: access denied" arrives unchanged).
+ */
+export function grpcMessage(text: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(text)) return text;
+  let out = '';
+  for (const b of Buffer.from(text, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 export function isGrpcRequest(headers: HeaderRecord): boolean {
   const ct = headers['content-type'];
   return typeof ct === 'string' && ct.startsWith('application/grpc');
@@ -141,7 +164,7 @@ export function sendLocalReply(ex: DownstreamExchange, reply: LocalReply, grpc: 
   if (grpc) {
     headers['content-type'] = 'application/grpc';
     headers['grpc-status'] = String(reply.grpcStatus ?? grpcStatusForHttp(reply.status));
-    headers['grpc-message'] = encodeURIComponent(reply.body || reply.details);
+    headers['grpc-message'] = grpcMessage(reply.body || reply.details);
     ex.sendHeaders(200, headers, true);
     return 200;
   }

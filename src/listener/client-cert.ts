@@ -76,7 +76,7 @@ function pemOf(raw: Buffer): string {
 export function peerCertificateInfo(socket: TLSSocket, cert: X509Certificate): PeerCertificateInfo {
   return {
     sha256: createHash('sha256').update(cert.raw).digest('hex'),
-    subject: cert.subject.split('\n').reverse().join(','),
+    subject: (cert.subject ?? '').split('\n').reverse().join(','), // undefined for an empty subject (the mesh CA's leaves)
     uriSans: sansOfType(cert.subjectAltName, 'URI:'),
     dnsSans: sansOfType(cert.subjectAltName, 'DNS:'),
     pem: () => pemOf(cert.raw),

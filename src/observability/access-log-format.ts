@@ -5,7 +5,7 @@ import type { AccessLogEntry } from './types.ts';
 import { compileStrftime } from './strftime.ts';
 
 /** A command operator's value for one entry; null means "no value" ("-" in text, null in typed JSON). */
-export type FormatValue = string | number | null;
+export type FormatValue = string | number | boolean | null;
 type Getter = (e: AccessLogEntry) => FormatValue;
 
 /** Envoy's default JSON fields (as Istio's JSON access log), used when an access_log has no format. */
@@ -34,6 +34,9 @@ export const DEFAULT_JSON_FORMAT: Readonly<Record<string, string>> = Object.free
   downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
   requested_server_name: '%REQUESTED_SERVER_NAME%',
   route_name: '%ROUTE_NAME%',
+  // Pilotfish additions: the RBAC filter's decision and matched policy (null without an RBAC filter).
+  rbac_result: '%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_engine_result)%',
+  rbac_policy: '%DYNAMIC_METADATA(envoy.filters.http.rbac:enforced_effective_policy_id)%',
 });
 
 /** Envoy's default text format (used for text sinks that ask for "the default"). */
@@ -143,13 +146,29 @@ const SIMPLE: Readonly<Record<string, Getter>> = {
 const UNAVAILABLE = new Set([
   'REQUEST_DURATION', 'REQUEST_TX_DURATION', 'RESPONSE_DURATION', 'RESPONSE_TX_DURATION', 'DOWNSTREAM_HANDSHAKE_DURATION',
   'UPSTREAM_TRANSPORT_FAILURE_REASON', 'REQUESTED_SERVER_NAME', 'UPSTREAM_REQUEST_ATTEMPT_COUNT', 'UPSTREAM_WIRE_BYTES_SENT',
-  'UPSTREAM_WIRE_BYTES_RECEIVED', 'DOWNSTREAM_WIRE_BYTES_SENT', 'DOWNSTREAM_WIRE_BYTES_RECEIVED', 'DYNAMIC_METADATA',
+  'UPSTREAM_WIRE_BYTES_RECEIVED', 'DOWNSTREAM_WIRE_BYTES_SENT', 'DOWNSTREAM_WIRE_BYTES_RECEIVED',
   'CLUSTER_METADATA', 'UPSTREAM_METADATA', 'FILTER_STATE', 'UPSTREAM_FILTER_STATE', 'DOWNSTREAM_PEER_URI_SAN',
   'DOWNSTREAM_PEER_SUBJECT', 'DOWNSTREAM_PEER_ISSUER', 'DOWNSTREAM_PEER_FINGERPRINT_256', 'DOWNSTREAM_PEER_CERT',
   'DOWNSTREAM_LOCAL_URI_SAN', 'DOWNSTREAM_LOCAL_SUBJECT', 'DOWNSTREAM_TLS_VERSION', 'DOWNSTREAM_TLS_CIPHER',
   'DOWNSTREAM_TLS_SESSION_ID', 'UPSTREAM_PEER_URI_SAN', 'UPSTREAM_TLS_VERSION', 'VIRTUAL_CLUSTER_NAME',
   'CONNECTION_ID', 'STREAM_ID', 'UPSTREAM_CONNECTION_ID', 'GRPC_STATUS', 'GRPC_STATUS_NUMBER',
 ]);
+
+/**
+ * %DYNAMIC_METADATA(NAMESPACE:KEY:...)%: a value set by a filter (strings, numbers and booleans as they are; a
+ * struct as JSON text); the whole namespace as JSON without a key.
+ */
+function dynamicMetadata(arg: string | undefined): Getter {
+  if (!arg) throw new Error('DYNAMIC_METADATA requires parameters');
+  const [namespace, ...path] = arg.split(':');
+  return (e) => {
+    let v: unknown = e.dynamicMetadata?.[namespace];
+    for (const k of path) v = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+    return JSON.stringify(v);
+  };
+}
 
 function operator(cmd: string, arg: string | undefined): Getter {
   const simple = SIMPLE[cmd];
@@ -179,6 +198,7 @@ function operator(cmd: string, arg: string | undefined): Getter {
       const [a, b] = headerArgs(cmd, arg);
       return (e) => headerValue(e.responseTrailers, a) ?? (b ? headerValue(e.responseTrailers, b) : null);
     }
+    case 'DYNAMIC_METADATA': return dynamicMetadata(arg);
     case 'HOSTNAME': { const h = hostname(); return () => h; }
     case 'ENVIRONMENT': {
       if (!arg) throw new Error('ENVIRONMENT requires an environment variable name');

@@ -140,6 +140,11 @@ export const STAT_CATALOG: Readonly<Record<string, StatInfo>> = {
   envoy_http_local_rate_limit_ok: { type: 'counter', help: 'Requests that got a token' },
   envoy_http_local_rate_limit_rate_limited: { type: 'counter', help: 'Requests without a token (enforced or not)' },
   envoy_http_local_rate_limit_enforced: { type: 'counter', help: 'Requests answered with the rate-limited status' },
+  // http.<stat_prefix>.rbac.* (envoy.filters.http.rbac; rules_stat_prefix / shadow_rules_stat_prefix go before the stat name)
+  envoy_http_rbac_allowed: { type: 'counter', help: 'Requests the RBAC rules allowed' },
+  envoy_http_rbac_denied: { type: 'counter', help: 'Requests the RBAC rules denied (403)' },
+  envoy_http_rbac_shadow_allowed: { type: 'counter', help: 'Requests the RBAC shadow rules would allow' },
+  envoy_http_rbac_shadow_denied: { type: 'counter', help: 'Requests the RBAC shadow rules would deny' },
   // listener.<address>_<port>.*
   envoy_listener_downstream_cx_total: { type: 'counter', help: 'Connections accepted' },
   envoy_listener_downstream_cx_active: { type: 'gauge', help: 'Connections open' },

@@ -41,6 +41,8 @@ export interface AccessLogEntry {
   /** Free-form details (e.g. "upstream_reset_before_response_started{connection_failure}"). */
   responseCodeDetails: string | null;
   connectionTerminationDetails: string | null;
+  /** Dynamic metadata by namespace (e.g. "envoy.filters.http.rbac"), for %DYNAMIC_METADATA(NS:KEY)%; absent or null: none. */
+  dynamicMetadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>> | null;
 }
 
 /** A compiled sink for one access_log entry of the config. log() must never block the caller. */

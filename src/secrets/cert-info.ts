@@ -27,7 +27,7 @@ export function certificateInfo(pem: string): CertificateInfo {
   const uriSans = sansOfType(x.subjectAltName, 'URI:');
   return {
     serialNumber: x.serialNumber.toLowerCase(),
-    subject: x.subject.split('\n').reverse().join(','),
+    subject: (x.subject ?? '').split('\n').reverse().join(','), // undefined for an empty subject (the mesh CA's leaves)
     uriSans,
     dnsSans: sansOfType(x.subjectAltName, 'DNS:'),
     spiffeId: uriSans.find((u) => u.startsWith('spiffe://')) ?? null,

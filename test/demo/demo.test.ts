@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,12 +88,17 @@ test('demo mesh answers every request through the sidecars (--once)', { skip: SK
   assert.equal(code, 0, `demo exited ${code}; output:\n${out}`);
   const line = out.split('\n').find((l) => l.startsWith('summary: '));
   assert.ok(line, `no summary line in output:\n${out}`);
-  const summary = JSON.parse(line.slice('summary: '.length)) as { requests: number; succeeded: number; orders: number; payments: number; statuses: Record<string, number> };
+  const summary = JSON.parse(line.slice('summary: '.length)) as {
+    requests: number; succeeded: number; orders: number; payments: number; statuses: Record<string, number>; mtls: { orders: number; payments: number };
+  };
   assert.ok(summary.requests > 0);
   assert.equal(summary.succeeded, summary.requests, out);
   assert.equal(summary.orders, summary.requests, 'frontend got an orders answer for every request');
   assert.equal(summary.payments, summary.requests, 'frontend got a payments answer for every request');
   assert.deepEqual(summary.statuses, { '200': summary.requests });
+  // Every call went over mTLS: orders and payments saw frontend's SPIFFE ID in the x-forwarded-client-cert their sidecars set.
+  assert.deepEqual(summary.mtls, { orders: summary.requests, payments: summary.requests });
+  assert.match(out, /"seenPeer":"spiffe:\/\/cluster\.local\/ns\/default\/sa\/frontend"/);
   assert.match(out, new RegExp(`RESULT: ${summary.requests}/${summary.requests} requests succeeded`));
   assert.match(out, /"seenRoute":"orders-v1"/, 'the HTTPRoute in src/demo/mesh/orders.yaml set its header on the way to orders');
   const p = planPorts(base);
@@ -103,6 +109,18 @@ test('demo mesh answers every request through the sidecars (--once)', { skip: SK
   assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${p.controlPlane.status}/debug/syncz`));
   assert.match(out, /edit .*orders\.yaml while the demo runs/);
   assert.match(out, /\/config_dump/);
+  // mTLS: orders (STRICT) refuses plaintext, payments' authorization denies a caller without frontend's identity, and
+  // the control plane's /debug/certs and each sidecar's /config_dump show every workload's certificate.
+  assert.match(out, new RegExp(`plaintext HTTP straight to orders' inbound listener :${p.inbound.orders}: refused`));
+  assert.match(out, new RegExp(`plaintext gRPC straight to payments' inbound listener :${p.inbound.payments} \\(no identity\\): 7 PERMISSION_DENIED`));
+  for (const s of ['frontend', 'orders', 'payments']) {
+    const cert = new RegExp(`spiffe://cluster\\.local/ns/default/sa/${s}  serial ([0-9a-f]+)  expires \\d{4}-`, 'g');
+    const serials = [...out.matchAll(cert)].map((m) => m[1]);
+    assert.equal(serials.length, 2, `${s}: a certificate line from /debug/certs and one from its sidecar's /config_dump`);
+    assert.equal(serials[0], serials[1], `${s}: the CA and the sidecar name the same certificate`);
+  }
+  assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${p.controlPlane.status}/debug/certs`));
+  assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${p.admin.orders}/certs`));
 });
 
 test('long-running demo: sidecar config comes over xDS, an input edit reaches the sidecars, SIGTERM exits 0', { skip: SKIP, timeout: 120_000 }, async (t) => {
@@ -115,6 +133,22 @@ test('long-running demo: sidecar config comes over xDS, an input edit reaches th
   stopOnExit(t, demo);
   await demo.line(/^Running: one request per second/);
   assert.match(demo.output(), /RESULT: 20\/20 requests succeeded/);
+
+  // orders runs STRICT: a plaintext request straight to its inbound listener gets no HTTP answer, the connection closes.
+  const plain = net.connect(p.inbound.orders, '127.0.0.1');
+  let got = '';
+  plain.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+  plain.on('error', () => undefined);
+  plain.write('GET /orders HTTP/1.1\r\nHost: orders\r\n\r\n');
+  await new Promise((r) => plain.once('close', r));
+  assert.equal(got, '', 'orders\' STRICT listener answered plaintext');
+  // ... while its sidecar serves mTLS: the inbound listener's only chain has a DownstreamTlsContext requiring a client certificate.
+  const ordersDump = (await (await fetch(`http://127.0.0.1:${p.admin.orders}/config_dump`)).json()) as { configs: Json[] };
+  const ordersListeners = ordersDump.configs.find((c) => c['@type'] === 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump')!;
+  const inbound = ((ordersListeners.dynamic_listeners as Json[])[0].active_state as Json).listener as Json;
+  const tls = ((inbound.filter_chains as Json[])[0].transport_socket as Json).typed_config as Json;
+  assert.equal(tls['@type'], 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext');
+  assert.ok(tls.require_client_certificate === true || (tls.require_client_certificate as Json)?.value === true);
 
   // Straight from each sidecar's admin: every listener is dynamic (came over ADS); the only static cluster is xds_cluster.
   const expected: Record<string, string[]> = {

@@ -131,3 +131,20 @@ test('a hung export times out, is counted as failed and frees its slot', async (
   assert.equal(c.failed.value, 2);
   assert.deepEqual(exporter.batches, [1, 1]);
 });
+
+test('forceFlush sends everything queued, batch after batch as export slots free up', async () => {
+  const reg = new StatsRegistry();
+  const c = counters(reg);
+  const batches: number[] = [];
+  const exporter: SpanExporter = {
+    export(spans, done) { batches.push(spans.length); setImmediate(() => done({ code: ExportResultCode.SUCCESS })); },
+    shutdown: async () => {},
+  };
+  const processor = new BoundedBatchProcessor(exporter, { maxQueueSize: 100, maxBatchSize: 2, scheduledDelayMs: 60_000, exportTimeoutMs: 60_000, maxConcurrentExports: 1 }, c, () => {});
+  const tp = new TracerProvider({ spanProcessors: [processor] });
+  for (let i = 0; i < 5; i++) tp.getTracer('t').startSpan(`s${i}`, {}, ROOT_CONTEXT).end();
+  await processor.forceFlush();
+  assert.deepEqual(batches, [2, 2, 1]);
+  assert.equal(c.sent.value, 5);
+  assert.equal(processor.queued, 0);
+});

@@ -90,7 +90,7 @@ metadata: {name: ignored}
     assert.deepEqual(pol.retry?.budget, { percent: 20, minRetryConcurrency: 3 });
     assert.deepEqual(pol.loadBalancer, { policy: 'RING_HASH', hashOn: { header: 'x-user' } });
     assert.equal(pol.mtls?.mode, 'STRICT');
-    assert.equal(pol.authorization?.rules[0].from[0].serviceAccounts[0], 'default/frontend');
+    assert.equal(pol.authorization?.[0].rules[0].from[0].serviceAccounts[0], 'default/frontend');
     assert.equal(r.ignored.length, 1);
   });
 

@@ -1,4 +1,5 @@
 // Reads and compiles the input paths in one step, giving the model a content version (what /debug/config reports).
+import { portProtocol } from '../translate/names.ts';
 import { contentHash } from '../translate/resource.ts';
 import { loadInputs } from './load-files.ts';
 import { compileMesh } from './mesh.ts';
@@ -31,12 +32,18 @@ export function modelCounts(m: MeshModel): Record<string, number> {
   };
 }
 
-/** Policy fields that are validated and stored but not yet translated into xDS. */
-export function untranslated(m: MeshModel): string[] {
+/**
+ * Policy fields that are validated and stored but not translated into xDS: `mtls` while the mesh runs without mTLS
+ * (no certificate authority), and `authorization` on TCP ports (only HTTP ports get RBAC filters).
+ */
+export function untranslated(m: MeshModel, mtlsOn = false): string[] {
   const out: string[] = [];
   for (const p of m.policies.values()) {
-    if (p.mtls) out.push(`TrafficPolicy ${p.namespace}/${p.name}: spec.mtls (mode ${p.mtls.mode}) is stored, not translated`);
-    if (p.authorization) out.push(`TrafficPolicy ${p.namespace}/${p.name}: spec.authorization is stored, not translated`);
+    const name = `TrafficPolicy ${p.namespace}/${p.name}`;
+    if (p.mtls && !mtlsOn) out.push(`${name}: spec.mtls is not applied: the control plane runs without a certificate authority, the mesh is plaintext`);
+    const svc = m.services.get(`${p.target.namespace}/${p.target.name}`);
+    const tcp = svc?.ports.filter((sp) => portProtocol(sp) === 'tcp').map((sp) => sp.port) ?? [];
+    if (p.authorization && tcp.length > 0) out.push(`${name}: spec.authorization does not apply to TCP port(s) ${tcp.join(', ')} (HTTP ports only)`);
   }
   return out;
 }

@@ -191,7 +191,13 @@ export function compileMesh(docs: readonly RawDoc[], loadErrors: readonly InputE
   }
   for (const pol of policyNames.values()) {
     const tk = key(pol.target.namespace, pol.target.name);
-    if (!services.has(tk)) errAt(errors, pol.src, 'TrafficPolicy', key(pol.namespace, pol.name), 'spec.targetRef.name', `no Service ${tk}`);
+    const svc = services.get(tk);
+    if (!svc) errAt(errors, pol.src, 'TrafficPolicy', key(pol.namespace, pol.name), 'spec.targetRef.name', `no Service ${tk}`);
+    for (const p of Object.keys(pol.mtls?.ports ?? {})) {
+      if (svc && !svc.ports.some((sp) => String(sp.port) === p || sp.name === p)) {
+        errAt(errors, pol.src, 'TrafficPolicy', key(pol.namespace, pol.name), `spec.mtls.ports.${p}`, `Service ${tk} has no port ${/^\d+$/.test(p) ? p : `named "${p}"`}`);
+      }
+    }
   }
   checkRoutes(routes, services, gateways, errors);
 

@@ -2,7 +2,8 @@
 import { Fields } from './doc-reader.ts';
 import type { Meta } from './core-kinds.ts';
 import type {
-  Authorization, AuthorizationRule, CircuitBreaker, LoadBalancer, LbPolicyName, OutlierDetection, RetryPolicy, TrafficPolicy,
+  Authorization, AuthorizationRule, CircuitBreaker, LoadBalancer, LbPolicyName, MtlsMode, MtlsPolicy, OutlierDetection, RetryPolicy,
+  TrafficPolicy,
 } from './types.ts';
 
 export const POLICY_API_VERSION = 'pilotfish.io/v1alpha1';
@@ -103,27 +104,88 @@ function parseLoadBalancer(f: Fields): LoadBalancer | null {
   return { policy, hashOn };
 }
 
-function parseAuthorization(f: Fields): Authorization {
-  f.only(['action', 'rules']);
-  const action = f.oneOf('action', ['ALLOW', 'DENY'] as const) ?? 'ALLOW';
-  const rules: AuthorizationRule[] = [];
-  for (const r of f.objList('rules')) {
-    r.only(['from', 'to']);
-    const from = r.objList('from').map((s) => {
-      s.only(['serviceAccounts', 'namespaces']);
-      const serviceAccounts = s.strList('serviceAccounts');
-      serviceAccounts.forEach((sa, i) => {
-        if (!/^[a-z0-9-.]+\/[a-z0-9-.*]+$/.test(sa) && !/^[a-z0-9-.]+$/.test(sa)) s.error(`serviceAccounts[${i}]`, `"${sa}" is not "namespace/name" or "name"`);
-      });
-      return { serviceAccounts, namespaces: s.strList('namespaces') };
-    });
-    const to = r.objList('to').map((t) => {
-      t.only(['methods', 'paths', 'ports']);
-      return { methods: t.strList('methods'), paths: t.strList('paths'), ports: t.intList('ports', 1, 65535) };
-    });
-    rules.push({ from, to });
+const MTLS_MODES = ['STRICT', 'PERMISSIVE', 'DISABLE'] as const;
+const NAME = '[a-z0-9]([-a-z0-9.]*[a-z0-9])?';
+const PRINCIPAL = new RegExp(`^(\\*|spiffe://[^/\\s]+/ns/${NAME}/sa/${NAME}|ns/${NAME}/sa/${NAME}|ns/${NAME}/\\*)$`);
+const SERVICE_ACCOUNT = new RegExp(`^(${NAME}/)?${NAME}$|^${NAME}/\\*$`);
+const NAMESPACE = new RegExp(`^(${NAME}|\\*)$`);
+const METHOD = /^[A-Z]+$/;
+const PATH = /^(\*|\/[^*\s]*\*?|\*[^*\s]+)$/;
+const HEADER_NAME = /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** `mtls: {mode, ports: {<port number or name>: mode}}`. */
+function parseMtls(m: Fields): MtlsPolicy {
+  m.only(['mode', 'ports']);
+  const mode = m.oneOf('mode', MTLS_MODES) ?? null;
+  const ports: Record<string, MtlsMode> = {};
+  const p = m.obj('ports');
+  if (p) {
+    for (const k of Object.keys(p.value)) {
+      const v = p.oneOf(k, MTLS_MODES, true);
+      if (v) ports[k] = v;
+    }
   }
-  return { action, rules };
+  if (mode === null && Object.keys(ports).length === 0 && !m.has('mode')) m.error('mode', 'required (or ports)');
+  return { mode, ports };
+}
+
+function checkList(f: Fields, k: string, list: readonly string[], re: RegExp, what: string): void {
+  list.forEach((v, i) => { if (!re.test(v)) f.error(`${k}[${i}]`, `"${v}" is not ${what}`); });
+}
+
+function parseRule(r: Fields): AuthorizationRule {
+  r.only(['from', 'to']);
+  const from = r.objList('from').map((s) => {
+    s.only(['principals', 'serviceAccounts', 'namespaces']);
+    const principals = s.strList('principals');
+    checkList(s, 'principals', principals, PRINCIPAL, 'a SPIFFE ID ("spiffe://<trust-domain>/ns/<ns>/sa/<sa>"), "ns/<ns>/sa/<sa>", "ns/<ns>/*" or "*"');
+    const serviceAccounts = s.strList('serviceAccounts');
+    checkList(s, 'serviceAccounts', serviceAccounts, SERVICE_ACCOUNT, '"namespace/name", "name" or "namespace/*"');
+    const namespaces = s.strList('namespaces');
+    checkList(s, 'namespaces', namespaces, NAMESPACE, 'a namespace name or "*"');
+    return { principals, serviceAccounts, namespaces };
+  });
+  const to = r.objList('to').map((t) => {
+    t.only(['methods', 'paths', 'ports', 'headers']);
+    const methods = t.strList('methods');
+    checkList(t, 'methods', methods, METHOD, 'an upper-case HTTP method');
+    const paths = t.strList('paths');
+    checkList(t, 'paths', paths, PATH, 'a path: exact ("/api"), prefix ("/api/*"), suffix ("*.json") or "*"');
+    const headers = t.objList('headers').flatMap((h) => {
+      h.only(['name', 'value']);
+      const name = h.str('name', true);
+      const value = h.str('value', true);
+      if (name !== undefined && !HEADER_NAME.test(name.toLowerCase())) h.error('name', `"${name}" is not a header name`);
+      return name === undefined || value === undefined ? [] : [{ name: name.toLowerCase(), value }];
+    });
+    return { methods, paths, ports: t.intList('ports', 1, 65535), headers };
+  });
+  return { from, to };
+}
+
+function parseOneAuthorization(f: Fields, name: string): Authorization {
+  f.only(['name', 'action', 'rules']);
+  const own = f.str('name');
+  if (own !== undefined && !new RegExp(`^${NAME}$`).test(own)) f.error('name', `"${own}" is not a valid name (lower-case letters, digits, "-" and ".")`);
+  const action = f.oneOf('action', ['ALLOW', 'DENY'] as const) ?? 'ALLOW';
+  return { name: own ?? name, action, rules: f.objList('rules').map(parseRule) };
+}
+
+/** `authorization`: one policy `{name?, action, rules}` or a list of them (names must differ). */
+function parseAuthorization(spec: Fields, policyName: string): Authorization[] | null {
+  const v = spec.value.authorization;
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) {
+    const f = spec.obj('authorization');
+    return f ? [parseOneAuthorization(f, policyName)] : null;
+  }
+  const out = spec.objList('authorization').map((f, i) => parseOneAuthorization(f, `${policyName}-${i}`));
+  const seen = new Set<string>();
+  out.forEach((a, i) => {
+    if (seen.has(a.name)) spec.error(`authorization[${i}].name`, `duplicate authorization name "${a.name}"`);
+    seen.add(a.name);
+  });
+  return out;
 }
 
 export function parseTrafficPolicy(root: Fields, meta: Meta): TrafficPolicy | undefined {
@@ -140,12 +202,9 @@ export function parseTrafficPolicy(root: Fields, meta: Meta): TrafficPolicy | un
   const targetNs = t?.str('namespace') ?? meta.namespace;
   const r = spec.obj('retry');
   const m = spec.obj('mtls');
-  m?.only(['mode']);
-  const mode = m?.oneOf('mode', ['STRICT', 'PERMISSIVE', 'DISABLE'] as const, true);
   const lb = spec.obj('loadBalancer');
   const cb = spec.obj('circuitBreaker');
   const od = spec.obj('outlierDetection');
-  const az = spec.obj('authorization');
   const policy: TrafficPolicy = {
     name: meta.name,
     namespace: meta.namespace,
@@ -155,8 +214,8 @@ export function parseTrafficPolicy(root: Fields, meta: Meta): TrafficPolicy | un
     circuitBreaker: cb ? parseCircuitBreaker(cb) : null,
     outlierDetection: od ? parseOutlier(od) : null,
     loadBalancer: lb ? parseLoadBalancer(lb) : null,
-    mtls: mode ? { mode } : null,
-    authorization: az ? parseAuthorization(az) : null,
+    mtls: m ? parseMtls(m) : null,
+    authorization: parseAuthorization(spec, meta.name),
     src: meta.src,
   };
   return targetName === undefined ? undefined : policy;

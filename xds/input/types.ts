@@ -208,14 +208,50 @@ export interface LoadBalancer {
   readonly hashOn: { readonly header: string } | { readonly cookie: string; readonly ttlMs: number | null } | { readonly sourceIP: true } | null;
 }
 
+/** Who a rule admits: every field given must match (AND); entries within a field are alternatives (OR). */
+export interface AuthorizationSource {
+  /** SPIFFE IDs and patterns: "spiffe://td/ns/x/sa/y", "ns/x/sa/y", "ns/x/*", "*" (any authenticated peer). */
+  readonly principals: readonly string[];
+  /** "namespace/name", "name" (the policy's namespace) or "namespace/*". */
+  readonly serviceAccounts: readonly string[];
+  /** Peer namespaces ("*": any). */
+  readonly namespaces: readonly string[];
+}
+
+/** A header condition: exact value, "prefix*", "*suffix", or "*" (present). */
+export interface AuthorizationHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** What a rule covers: every field given must match (AND); entries within a field are alternatives (OR), headers all match. */
+export interface AuthorizationTarget {
+  readonly methods: readonly string[];
+  /** Exact, "prefix*", "*suffix" or "*". */
+  readonly paths: readonly string[];
+  readonly ports: readonly number[];
+  readonly headers: readonly AuthorizationHeader[];
+}
+
 export interface AuthorizationRule {
-  readonly from: readonly { readonly serviceAccounts: readonly string[]; readonly namespaces: readonly string[] }[];
-  readonly to: readonly { readonly methods: readonly string[]; readonly paths: readonly string[]; readonly ports: readonly number[] }[];
+  readonly from: readonly AuthorizationSource[];
+  readonly to: readonly AuthorizationTarget[];
 }
 
 export interface Authorization {
+  /** Names the RBAC policies (`<namespace>.<name>.<rule index>`): the entry's name, else the TrafficPolicy's (list entries: `<policy>-<index>`). */
+  readonly name: string;
   readonly action: 'ALLOW' | 'DENY';
   readonly rules: readonly AuthorizationRule[];
+}
+
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+export interface MtlsPolicy {
+  /** The workload's mode; null: the mesh-wide default. */
+  readonly mode: MtlsMode | null;
+  /** Per service port (number or name as written) → mode, overriding `mode`. */
+  readonly ports: Readonly<Record<string, MtlsMode>>;
 }
 
 export interface TrafficPolicy {
@@ -227,8 +263,9 @@ export interface TrafficPolicy {
   readonly circuitBreaker: CircuitBreaker | null;
   readonly outlierDetection: OutlierDetection | null;
   readonly loadBalancer: LoadBalancer | null;
-  readonly mtls: { readonly mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE' } | null;
-  readonly authorization: Authorization | null;
+  readonly mtls: MtlsPolicy | null;
+  /** Authorization policies (one or a list in the input), or null. */
+  readonly authorization: readonly Authorization[] | null;
   readonly src: DocSource;
 }
 

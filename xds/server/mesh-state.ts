@@ -1,7 +1,7 @@
 // Holds the last good mesh model plus announced endpoints, and rebuilds the translator (a new generation) when either changes.
 import { EventEmitter } from 'node:events';
 import type { MeshModel } from '../input/types.ts';
-import { MeshView, type Announcement } from '../translate/mesh-view.ts';
+import { MeshView, type Announcement, type MeshSecurity } from '../translate/mesh-view.ts';
 import type { Resource, ResourceType } from '../translate/resource.ts';
 import { Translator } from '../translate/snapshot.ts';
 
@@ -28,9 +28,13 @@ export class MeshState extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private readonly debounceMs: number;
 
-  constructor(debounceMs = 20) {
+  /** Mesh mTLS settings (trust domain, default mode), or null for a plaintext mesh. */
+  readonly security: MeshSecurity | null;
+
+  constructor(debounceMs = 20, security: MeshSecurity | null = null) {
     super();
     this.debounceMs = debounceMs;
+    this.security = security;
   }
 
   /** Replaces the model (already validated) and rebuilds at once. */
@@ -63,7 +67,7 @@ export class MeshState extends EventEmitter {
     }
     const prev = this.translator;
     this.generation += 1;
-    this.translator = new Translator(new MeshView(this.model, this.announcements.values()));
+    this.translator = new Translator(new MeshView(this.model, this.announcements.values(), this.security));
     this.diff = { CDS: changedNames(prev.all('CDS'), this.translator.all('CDS')), EDS: changedNames(prev.all('EDS'), this.translator.all('EDS')) };
     this.emit('change');
   }

@@ -46,7 +46,7 @@ export abstract class StreamBase {
   protected identify(n: NodeMsg | null): NodeIdentity {
     if (this.node) return this.node;
     const metadata = structToJson(n?.metadata);
-    this.node = readNodeIdentity(n?.id ?? '', n?.cluster ?? '', metadata);
+    this.node = readNodeIdentity(n?.id ?? '', n?.cluster ?? '', metadata, n?.user_agent_name ?? '');
     this.status.node = this.node;
     this.host.logger.info({ connection: this.status.id, node: this.node.id, service: this.node.service, gateway: this.node.gateway, protocol: this.status.protocol }, 'xds stream opened');
     for (const p of this.node.problems) this.host.logger.warn({ node: this.node.id, problem: p }, 'bad node metadata');

@@ -61,8 +61,8 @@ function outlierDetection(p: TrafficPolicy): Json | undefined {
   });
 }
 
-/** The EDS cluster `outbound|<port>||<fqdn>` for a service port. */
-export function outboundCluster(svc: Service, sp: ServicePort, policy: TrafficPolicy | undefined): Json {
+/** The EDS cluster `outbound|<port>||<fqdn>` for a service port; `transportSocket` originates (m)TLS to its endpoints. */
+export function outboundCluster(svc: Service, sp: ServicePort, policy: TrafficPolicy | undefined, transportSocket: Json | null = null): Json {
   const c: Json = {
     name: outboundClusterName(svc, sp.port),
     type: 'EDS',
@@ -77,6 +77,7 @@ export function outboundCluster(svc: Service, sp: ServicePort, policy: TrafficPo
     const od = outlierDetection(policy);
     if (od) c.outlier_detection = od;
   }
+  if (transportSocket) c.transport_socket = transportSocket;
   return c;
 }
 

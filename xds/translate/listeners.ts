@@ -1,7 +1,9 @@
 // Builds Listener resources: a sidecar's inbound and outbound listeners and api_listeners for proxyless gRPC clients.
+import type { MtlsMode } from '../input/types.ts';
 import type { Json } from './resource.ts';
 import { ADS_CONFIG_SOURCE } from './clusters.ts';
 import { inboundClusterName, inboundListenerName, OUTBOUND_LISTENER, OUTBOUND_ROUTE } from './names.ts';
+import { INBOUND_XFCC, inboundChains } from './security.ts';
 
 export const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -17,13 +19,20 @@ export function socketAddress(address: string, port: number): Json {
 /** HCM `tracing` for a node that asked for it: sampling only; the sidecar's OTEL_* environment picks the exporter. */
 export type ListenerTracing = { readonly samplingPercent: number } | null;
 
+/** Extra HCM parts: HTTP filters that run before the router (RBAC) and more fields (XFCC). */
+export interface HcmExtras {
+  readonly httpFilters?: readonly Json[];
+  readonly fields?: Json;
+}
+
 /** An HttpConnectionManager config; `routes` is either an RDS name or an inline RouteConfiguration. */
-export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }, accessLog = true, tracing: ListenerTracing = null): Json {
+export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }, accessLog = true, tracing: ListenerTracing = null, extras: HcmExtras = {}): Json {
   const h: Json = { '@type': HCM_TYPE, stat_prefix: statPrefix, codec_type: 'AUTO' };
   if (tracing !== null) h.tracing = { random_sampling: { value: tracing.samplingPercent } };
   if ('rds' in routes) h.rds = { config_source: ADS_CONFIG_SOURCE, route_config_name: routes.rds };
   else h.route_config = routes.inline;
-  h.http_filters = [ROUTER_FILTER];
+  Object.assign(h, extras.fields ?? {});
+  h.http_filters = [...(extras.httpFilters ?? []), ROUTER_FILTER];
   if (accessLog) h.access_log = [STDOUT_ACCESS_LOG];
   return h;
 }
@@ -48,11 +57,27 @@ export function outboundListener(port: number, tracing: ListenerTracing = null):
   };
 }
 
-/** `inbound|<port>` on the node's address: forwards everything to the local app through `inbound|<port>|<svc>`. */
-export function inboundListener(address: string, port: number, service: string, protocol: 'http' | 'http2' | 'tcp', tracing: ListenerTracing = null): Json {
+/** mTLS and authorization of an inbound listener (null: the mesh runs without mTLS and the workload has no authorization). */
+export interface InboundSecurity {
+  /** STRICT / PERMISSIVE / DISABLE; null when the mesh has no mTLS. */
+  readonly mode: MtlsMode | null;
+  readonly trustDomain: string;
+  /** RBAC filters (before the router) for HTTP ports. */
+  readonly httpFilters: readonly Json[];
+}
+
+/**
+ * `inbound|<port>` on the node's address: forwards everything to the local app through `inbound|<port>|<svc>`. With
+ * mTLS the filter chains follow the mode (see inboundChains) and the HCM sets x-forwarded-client-cert to the peer's URI.
+ */
+export function inboundListener(
+  address: string, port: number, service: string, protocol: 'http' | 'http2' | 'tcp', tracing: ListenerTracing = null,
+  security: InboundSecurity | null = null,
+): Json {
   const name = inboundListenerName(port);
   const cluster = inboundClusterName(port, service);
   const statPrefix = `inbound_${port}`;
+  const extras: HcmExtras = { httpFilters: security?.httpFilters ?? [], fields: security?.mode ? INBOUND_XFCC : {} };
   const filter = protocol === 'tcp'
     ? { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } }
     : hcmFilter(hcm(statPrefix, {
@@ -60,8 +85,9 @@ export function inboundListener(address: string, port: number, service: string, 
           name,
           virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: {} } }] }],
         },
-      }, true, tracing));
-  return { name, address: socketAddress(address, port), traffic_direction: 'INBOUND', filter_chains: [{ filters: [filter] }] };
+      }, true, tracing, extras));
+  const chains = inboundChains(security?.mode ?? null, security?.trustDomain ?? '', [filter], protocol !== 'tcp');
+  return { name, address: socketAddress(address, port), traffic_direction: 'INBOUND', ...chains };
 }
 
 /** A proxyless gRPC client's listener: named like the target authority, api_listener HCM reading RDS of the same name. */

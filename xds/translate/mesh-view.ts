@@ -1,5 +1,5 @@
 // The mesh as translation sees it: the compiled input plus endpoints that connected sidecars announce, indexed for lookups.
-import type { AnyRoute, MeshModel, Service, ServicePort, TrafficPolicy } from '../input/types.ts';
+import type { AnyRoute, MeshModel, MtlsMode, Service, ServicePort, TrafficPolicy } from '../input/types.ts';
 import { key } from '../input/types.ts';
 import type { NodeIdentity } from './node.ts';
 import { outboundClusterName, portProtocol } from './names.ts';
@@ -10,6 +10,8 @@ export interface Announcement {
   readonly service: string;
   readonly namespace: string;
   readonly address: string;
+  /** The workload's service account (as its identity agent asks for it: metadata serviceAccount, else service). */
+  readonly serviceAccount: string;
   /** Port name -> [app port, port other sidecars should dial (inbound listener port, else app port)]. */
   readonly ports: Readonly<Record<string, readonly [number, number]>>;
 }
@@ -17,6 +19,25 @@ export interface Announcement {
 export interface Endpoint {
   readonly address: string;
   readonly port: number;
+}
+
+/** Mesh-wide mTLS settings: on only when a certificate authority issues workload certificates. */
+export interface MeshSecurity {
+  /** SPIFFE trust domain of the CA (`--trust-domain`). */
+  readonly trustDomain: string;
+  /** Mode of workloads without TrafficPolicy.mtls (`--mtls-mode`, default PERMISSIVE). */
+  readonly defaultMode: MtlsMode;
+}
+
+/** Who serves a cluster: SPIFFE IDs of its sidecar endpoints (announced with an inbound listener) and how many endpoints have no sidecar. */
+export interface ClusterPeers {
+  readonly identities: readonly string[];
+  readonly sidecars: number;
+  readonly plain: number;
+}
+
+export function spiffeUri(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 /** What a node announces (null when it names no service or no ports). */
@@ -29,7 +50,7 @@ export function announcementOf(n: NodeIdentity): Announcement | null {
     const inbound = n.inboundPorts[name] ?? (i === 0 ? n.inboundPorts['*'] : undefined);
     ports[name] = [n.ports[name], inbound ?? n.ports[name]];
   });
-  return { nodeId: n.id, service: n.service, namespace: n.namespace, address: n.address, ports };
+  return { nodeId: n.id, service: n.service, namespace: n.namespace, address: n.address, serviceAccount: n.serviceAccount ?? n.service, ports };
 }
 
 function synthesize(a: Announcement): Service {
@@ -55,18 +76,28 @@ function announcedPort(a: Announcement, svc: Service, sp: ServicePort): number |
   return undefined;
 }
 
+/** True when `port` is one of the announced app ports (no inbound listener in front of it). */
+function isAppPort(a: Announcement, port: number): boolean {
+  return Object.values(a.ports).some(([app, dial]) => dial === port && app === port);
+}
+
 export class MeshView {
   readonly model: MeshModel;
   readonly services = new Map<string, Service>();
   /** Endpoints by outbound cluster name. */
   readonly endpoints = new Map<string, Endpoint[]>();
+  /** Sidecar identities and plain endpoint counts by outbound cluster name. */
+  readonly peers = new Map<string, ClusterPeers>();
+  /** mTLS settings, or null when the mesh runs plaintext (no CA). */
+  readonly security: MeshSecurity | null;
   /** Routes whose parentRefs name the Service (east-west), by service key. */
   readonly meshRoutes = new Map<string, AnyRoute[]>();
   /** Routes whose parentRefs name the Gateway (north-south), by gateway key. */
   readonly gatewayRoutes = new Map<string, AnyRoute[]>();
 
-  constructor(model: MeshModel, announcements: Iterable<Announcement>) {
+  constructor(model: MeshModel, announcements: Iterable<Announcement>, security: MeshSecurity | null = null) {
     this.model = model;
+    this.security = security;
     for (const [k, s] of model.services) this.services.set(k, s);
     const anns = [...announcements].sort((a, b) => a.nodeId.localeCompare(b.nodeId));
     for (const a of anns) {
@@ -88,12 +119,22 @@ export class MeshView {
           if (!p) continue;
           for (const e of slice.endpoints) if (e.ready) for (const addr of e.addresses) add(addr, p.port);
         }
+        const ids = new Set<string>();
+        const sidecarEndpoints = new Set<string>();
         for (const a of anns) {
           if (key(a.namespace, a.service) !== k) continue;
           const port = announcedPort(a, svc, sp);
-          if (port !== undefined) add(a.address, port);
+          if (port === undefined) continue;
+          add(a.address, port);
+          if (!isAppPort(a, port)) {
+            sidecarEndpoints.add(`${a.address}:${port}`);
+            ids.add(spiffeUri(security?.trustDomain ?? 'cluster.local', a.namespace, a.serviceAccount));
+          }
         }
-        this.endpoints.set(outboundClusterName(svc, sp.port), list);
+        const name = outboundClusterName(svc, sp.port);
+        this.endpoints.set(name, list);
+        const sidecars = list.filter((e) => sidecarEndpoints.has(`${e.address}:${e.port}`)).length;
+        this.peers.set(name, { identities: [...ids].sort(), sidecars, plain: list.length - sidecars });
       }
     }
     for (const r of model.routes) {
@@ -109,6 +150,17 @@ export class MeshView {
 
   policy(svcKey: string): TrafficPolicy | undefined {
     return this.model.policies.get(svcKey);
+  }
+
+  /**
+   * The mTLS mode of a service port: TrafficPolicy `mtls.ports[<port or name>]`, else `mtls.mode`, else the mesh default;
+   * null when the mesh has no mTLS (no CA).
+   */
+  mtlsMode(svcKey: string, sp: Pick<ServicePort, 'port' | 'name'> | null): MtlsMode | null {
+    if (!this.security) return null;
+    const m = this.policy(svcKey)?.mtls;
+    const byPort = sp ? (m?.ports[String(sp.port)] ?? m?.ports[sp.name]) : undefined;
+    return byPort ?? m?.mode ?? this.security.defaultMode;
   }
 
   /** The service port a backendRef/authority selects: the given port, or the only port. */

@@ -13,7 +13,8 @@ import { isIP } from 'node:net';
  *       "dependencies": ["payments", "shop/*"],  // services it calls ("name", "ns/name", "ns/*"); absent = all
  *       "gateway": "public",                     // this node is the Gateway default/public (north-south)
  *       "gatewayPorts": { "80": 18080 },         // Gateway listener port -> port to bind (local mode)
- *       "tracing": { "sampling": 1.0 }           // HCM tracing on its listeners, % of new traces (Istio's ProxyConfig tracing)
+ *       "tracing": { "sampling": 1.0 },          // HCM tracing on its listeners, % of new traces (Istio's ProxyConfig tracing)
+ *       "proxyless": true                        // a gRPC client without a sidecar (also inferred from a "gRPC…" user agent)
  *   } }
  */
 export interface NodeIdentity {
@@ -32,6 +33,11 @@ export interface NodeIdentity {
   readonly gatewayPorts: Readonly<Record<string, number>>;
   /** Tracing on this node's listeners (percent of new traces sampled), or null for none. */
   readonly tracing: { readonly samplingPercent: number } | null;
+  /**
+   * A proxyless gRPC client (user agent "gRPC …" or metadata `proxyless: true`): it has no identity agent, so it gets
+   * plaintext clusters even where the mesh runs mTLS.
+   */
+  readonly proxyless: boolean;
   /** Problems found in the metadata (shown in /debug/syncz; the node is served with what could be read). */
   readonly problems: readonly string[];
 }
@@ -105,7 +111,7 @@ function readTracing(v: unknown, problems: string[]): NodeIdentity['tracing'] {
 }
 
 /** Builds the identity from Node fields; `metadata` is already plain JSON (see structToJson). */
-export function readNodeIdentity(id: string, cluster: string, metadata: Record<string, unknown>): NodeIdentity {
+export function readNodeIdentity(id: string, cluster: string, metadata: Record<string, unknown>, userAgent = ''): NodeIdentity {
   const problems: string[] = [];
   const raw = metadata.pilotfish;
   const m = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
@@ -147,6 +153,7 @@ export function readNodeIdentity(id: string, cluster: string, metadata: Record<s
     gateway: str(m, 'gateway', problems),
     gatewayPorts: portMap(m.gatewayPorts, 'pilotfish.gatewayPorts', problems),
     tracing: readTracing(m.tracing, problems),
+    proxyless: m.proxyless === true || /^grpc\b/i.test(userAgent),
     problems,
   };
 }

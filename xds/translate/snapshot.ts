@@ -1,15 +1,19 @@
 // Per-generation translator: turns the MeshView into each node's resources (wildcard sets and by-name lookups), sharing work between nodes.
-import type { Service } from '../input/types.ts';
+import type { Service, ServicePort } from '../input/types.ts';
 import { key } from '../input/types.ts';
+import { rbacFilters } from './authz.ts';
 import { inboundCluster, loadAssignment, outboundCluster } from './clusters.ts';
 import { gatewayResources, referencedClusters } from './gateway.ts';
-import { apiListener, inboundListener, outboundListener } from './listeners.ts';
+import { apiListener, inboundListener, outboundListener, type InboundSecurity } from './listeners.ts';
 import { announcementOf, type MeshView } from './mesh-view.ts';
 import { defaultPort, OUTBOUND_ROUTE, outboundClusterName, parseServiceAuthority, portProtocol, serviceHosts } from './names.ts';
 import type { NodeIdentity } from './node.ts';
 import { makeResource, type Resource, type ResourceType } from './resource.ts';
 import { ResourceSet } from './resource-set.ts';
 import { serviceRoutes } from './routes.ts';
+import { meshSni, outboundTlsSocket } from './security.ts';
+import { DEFAULT_TRUST_DOMAIN } from '../ca/spiffe.ts';
+import type { Json } from './resource.ts';
 
 /** One node's view of the mesh for one generation. */
 export interface NodeSnapshot {
@@ -28,6 +32,8 @@ function byName(list: Iterable<Resource>): Map<string, Resource> {
 export class Translator {
   readonly view: MeshView;
   private readonly clusters = new Map<string, Resource>();
+  /** Plaintext variants of the mTLS clusters, for proxyless gRPC clients (no identity agent). */
+  private readonly plainClusters = new Map<string, Resource>();
   private readonly scopes = new Map<string, Scope & { rc: Map<string, Resource> }>();
   private readonly named = new Map<string, Resource | null>();
   private readonly gateways = new Map<string, Scope & { listeners: Map<string, Resource>; routes: Map<string, Resource> }>();
@@ -37,15 +43,34 @@ export class Translator {
     this.view = view;
     for (const [k, svc] of view.services) {
       for (const sp of svc.ports) {
-        const c = outboundCluster(svc, sp, view.policy(k));
+        const tls = this.upstreamTls(k, svc, sp);
+        const c = outboundCluster(svc, sp, view.policy(k), tls);
         this.clusters.set(c.name as string, makeResource('CDS', c.name as string, c));
+        if (tls) {
+          const plain = outboundCluster(svc, sp, view.policy(k));
+          this.plainClusters.set(c.name as string, makeResource('CDS', c.name as string, plain));
+        }
       }
     }
     for (const [name, eps] of view.endpoints) this.clas.set(name, makeResource('EDS', name, loadAssignment(name, eps)));
   }
 
-  cluster(name: string): Resource | undefined {
-    return this.clusters.get(name);
+  /**
+   * mTLS to a service port when its mode is STRICT or PERMISSIVE and sidecars serve it (endpoints announced with an
+   * inbound listener): the server must present one of their SPIFFE IDs. No sidecar endpoint, DISABLE, or no mTLS in the
+   * mesh: plaintext. Sidecars mixed with plain endpoints: mTLS when STRICT (plaintext cannot reach those sidecars),
+   * plaintext when PERMISSIVE (every endpoint accepts it).
+   */
+  private upstreamTls(svcKey: string, svc: Service, sp: ServicePort): Json | null {
+    const mode = this.view.mtlsMode(svcKey, sp);
+    if (mode === null || mode === 'DISABLE') return null;
+    const peers = this.view.peers.get(outboundClusterName(svc, sp.port));
+    if (!peers || peers.sidecars === 0 || (peers.plain > 0 && mode === 'PERMISSIVE')) return null;
+    return outboundTlsSocket(meshSni(svc, sp.port), peers.identities);
+  }
+
+  cluster(name: string, proxyless = false): Resource | undefined {
+    return (proxyless ? this.plainClusters.get(name) : undefined) ?? this.clusters.get(name);
   }
 
   cla(name: string): Resource | undefined {
@@ -57,11 +82,11 @@ export class Translator {
     return type === 'CDS' ? this.clusters : this.clas;
   }
 
-  private scoped(clusterNames: Iterable<string>): { clusters: Map<string, Resource>; clas: Map<string, Resource> } {
+  private scoped(clusterNames: Iterable<string>, proxyless = false): { clusters: Map<string, Resource>; clas: Map<string, Resource> } {
     const clusters = new Map<string, Resource>();
     const clas = new Map<string, Resource>();
     for (const n of [...clusterNames].sort()) {
-      const c = this.clusters.get(n);
+      const c = this.cluster(n, proxyless);
       if (c) clusters.set(n, c);
       const e = this.clas.get(n);
       if (e) clas.set(n, e);
@@ -78,7 +103,7 @@ export class Translator {
   }
 
   private scope(node: NodeIdentity): Scope & { rc: Map<string, Resource> } {
-    const sk = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}`;
+    const sk = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}`;
     let s = this.scopes.get(sk);
     if (s) return s;
     const vhosts: Record<string, unknown>[] = [];
@@ -96,7 +121,7 @@ export class Translator {
     }
     const rcBody = { name: OUTBOUND_ROUTE, virtual_hosts: vhosts };
     for (const c of referencedClusters([rcBody])) clusterNames.add(c);
-    s = { rc: new Map([[OUTBOUND_ROUTE, makeResource('RDS', OUTBOUND_ROUTE, rcBody)]]), ...this.scoped(clusterNames) };
+    s = { rc: new Map([[OUTBOUND_ROUTE, makeResource('RDS', OUTBOUND_ROUTE, rcBody)]]), ...this.scoped(clusterNames, node.proxyless) };
     this.scopes.set(sk, s);
     return s;
   }
@@ -115,6 +140,17 @@ export class Translator {
     };
     this.gateways.set(ck, g);
     return g;
+  }
+
+  /** The mode and RBAC filters of a workload's inbound listener on `dial` (null when neither applies). */
+  private inboundSecurity(svc: Service, sp: ServicePort | null, app: number, dial: number, proto: string): InboundSecurity | null {
+    const svcKey = key(svc.namespace, svc.name);
+    const mode = this.view.mtlsMode(svcKey, sp);
+    const trustDomain = this.view.security?.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+    const aliases = [app, dial, ...(sp ? [sp.port] : []), ...(sp && typeof sp.targetPort === 'number' ? [sp.targetPort] : [])];
+    const httpFilters = proto === 'tcp' ? [] : rbacFilters(this.view.policy(svcKey), trustDomain, { listenerPort: dial, aliases });
+    if (mode === null && httpFilters.length === 0) return null;
+    return { mode, trustDomain, httpFilters };
   }
 
   /** Resolves an api_listener (LDS) or its route configuration (RDS) by target authority, e.g. "echo" or "echo.default:50051". */
@@ -153,7 +189,7 @@ export class Translator {
         if (dial === app || !svc) continue;
         const sp = svc.ports.find((p) => p.name === portName) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined);
         const proto = sp ? portProtocol(sp) : portProtocol({ name: portName, appProtocol: null, protocol: 'TCP' });
-        const l = inboundListener(node.address, dial, svc.name, proto, node.tracing);
+        const l = inboundListener(node.address, dial, svc.name, proto, node.tracing, this.inboundSecurity(svc, sp ?? null, app, dial, proto));
         own.LDS.set(l.name as string, makeResource('LDS', l.name as string, l));
         const c = inboundCluster(dial, svc.name, app, proto);
         own.CDS.set(c.name as string, makeResource('CDS', c.name as string, c));
@@ -179,7 +215,7 @@ export class Translator {
         switch (type) {
           case 'LDS': return sets.LDS.get(name) ?? self.proxyless('LDS', name, node.namespace);
           case 'RDS': return sets.RDS.get(name) ?? self.proxyless('RDS', name, node.namespace);
-          case 'CDS': return sets.CDS.get(name) ?? self.cluster(name);
+          case 'CDS': return sets.CDS.get(name) ?? self.cluster(name, node.proxyless);
           case 'EDS': return self.cla(name);
         }
       },

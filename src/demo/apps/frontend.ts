@@ -15,9 +15,21 @@ const payments = new PaymentsClient(`ipv4:${paymentsAddr}`, grpc.credentials.cre
 
 type Outcome<T> = { ok: true; status: number; body: T } | { ok: false; status: number | null; error: string };
 
-async function callOrders(user: string): Promise<Outcome<unknown>> {
+/** What an app must pass from the request it serves to the calls it makes, so the sidecars can join the spans into one trace. */
+const TRACE_HEADERS = ['traceparent', 'tracestate', 'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'b3'];
+
+function traceHeaders(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of TRACE_HEADERS) {
+    const v = req.headers[h];
+    if (typeof v === 'string') out[h] = v;
+  }
+  return out;
+}
+
+async function callOrders(user: string, trace: Record<string, string>): Promise<Outcome<unknown>> {
   try {
-    const res = await orders.request({ method: 'GET', path: `/orders?user=${encodeURIComponent(user)}`, headers: { host: 'orders' }, headersTimeout: 5000 });
+    const res = await orders.request({ method: 'GET', path: `/orders?user=${encodeURIComponent(user)}`, headers: { ...trace, host: 'orders' }, headersTimeout: 5000 });
     const text = await res.body.text();
     if (res.statusCode !== 200) return { ok: false, status: res.statusCode, error: text.slice(0, 200) };
     return { ok: true, status: 200, body: JSON.parse(text) };
@@ -26,10 +38,12 @@ async function callOrders(user: string): Promise<Outcome<unknown>> {
   }
 }
 
-function callPayments(orderId: string): Promise<Outcome<AuthorizeReply>> {
+function callPayments(orderId: string, trace: Record<string, string>): Promise<Outcome<AuthorizeReply>> {
   return new Promise((resolve) => {
     const deadline = new Date(Date.now() + 5000);
-    payments.Authorize({ orderId, amountCents: 6298 }, { deadline }, (err: grpc.ServiceError | null, reply: AuthorizeReply) => {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(trace)) md.set(k, v);
+    payments.Authorize({ orderId, amountCents: 6298 }, md, { deadline }, (err: grpc.ServiceError | null, reply: AuthorizeReply) => {
       if (err) resolve({ ok: false, status: err.code, error: `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details}` });
       else resolve({ ok: true, status: 0, body: reply });
     });
@@ -41,7 +55,8 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://frontend');
   const user = url.searchParams.get('user') ?? 'demo-user';
   const orderId = `web-${++seq}`;
-  Promise.all([callOrders(user), callPayments(orderId)]).then(([o, p]) => {
+  const trace = traceHeaders(req);
+  Promise.all([callOrders(user, trace), callPayments(orderId, trace)]).then(([o, p]) => {
     const ok = o.ok && p.ok;
     res.writeHead(ok ? 200 : 502, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ service: 'frontend', orderId, orders: o, payments: p }));

@@ -3,6 +3,12 @@ import http from 'node:http';
 import { announceReady, onShutdown, portFromEnv } from './announce.ts';
 
 const port = portFromEnv();
+
+/** The URI of the last element of an x-forwarded-client-cert header ("By=…;Hash=…;URI=spiffe://…"), or null. */
+function peerUri(xfcc: string | string[] | undefined): string | null {
+  const last = (Array.isArray(xfcc) ? xfcc.join(',') : xfcc ?? '').split(',').pop() ?? '';
+  return /(?:^|;)URI=([^;,]+)/.exec(last)?.[1] ?? null;
+}
 let served = 0;
 
 const server = http.createServer((req, res) => {
@@ -25,6 +31,8 @@ const server = http.createServer((req, res) => {
     seenRequestId: req.headers['x-request-id'] ?? null,
     // Set by the HTTPRoute in src/demo/mesh/orders.yaml (RequestHeaderModifier): shows a route edit reaching the sidecars.
     seenRoute: req.headers['x-demo-route'] ?? null,
+    // The caller's SPIFFE ID, from the x-forwarded-client-cert orders' sidecar set after verifying its mTLS certificate.
+    seenPeer: peerUri(req.headers['x-forwarded-client-cert']),
   };
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 export interface AuthorizeRequest { orderId: string; amountCents: string | number }
-export interface AuthorizeReply { orderId: string; approved: boolean; authorizationCode: string; servedBy: string }
+export interface AuthorizeReply { orderId: string; approved: boolean; authorizationCode: string; servedBy: string; caller: string }
 
 export const PROTO_PATH = fileURLToPath(new URL('../payments.proto', import.meta.url));
 

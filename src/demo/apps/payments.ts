@@ -19,6 +19,8 @@ server.addService(paymentsService, {
       approved: Number(call.request.amountCents) < 100_000,
       authorizationCode: `AUTH-${String(authorized).padStart(6, '0')}`,
       servedBy: 'payments',
+      // Who called: the URI payments' sidecar put in x-forwarded-client-cert after verifying the mTLS client certificate.
+      caller: /(?:^|;)URI=([^;,]+)/.exec(String(call.metadata.get('x-forwarded-client-cert').at(-1) ?? '').split(',').pop() ?? '')?.[1] ?? '',
     });
   },
 });

@@ -107,7 +107,8 @@ export class HttpFilterChain {
   #perRouteState(e: Entry, raw: object | undefined): unknown {
     if (raw === undefined || e.filter.perRoute === undefined) return null;
     const url = typeUrlOf(raw);
-    if (url === null || messageNameOf(url) !== e.factory.message) return null; // another filter's message: not ours
+    const message = url === null ? null : messageNameOf(url);
+    if (message !== e.factory.message && message !== e.factory.perRouteTable?.message) return null; // another filter's message: not ours
     if (e.perRoute.has(raw)) return e.perRoute.get(raw);
     const config = compileHttpFilterConfig(e.factory, raw, true);
     const state = config === null ? null : e.filter.perRoute(config);

@@ -44,6 +44,8 @@ export interface HttpFilterFactory<C = unknown> {
   /** Well-known names, used when typed_config is absent. */
   readonly names: readonly string[];
   readonly table: MessageTable;
+  /** The per-route message when typed_per_filter_config takes another message than typed_config (RBAC: RBACPerRoute). */
+  readonly perRouteTable?: MessageTable;
   /** Terminal filters must be last (the router; the connection manager runs it after the chain). */
   readonly terminal: boolean;
   /** Validates and compiles an opened typed_config (errors on m.ctx with field paths); `perRoute` when it came from typed_per_filter_config. */

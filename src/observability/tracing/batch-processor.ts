@@ -50,6 +50,8 @@ export class BoundedBatchProcessor implements SpanProcessor {
   #kickScheduled = false;
   #inFlight = 0;
   #idle: (() => void)[] = [];
+  /** forceFlush calls in progress: while > 0 every freed slot sends whatever is queued. */
+  #flushing = 0;
   #shutdown = false;
 
   constructor(exporter: SpanExporter, opts: BatchOptions, stats: ExportCounters, onFailure: (err: Error | undefined) => void) {
@@ -104,7 +106,7 @@ export class BoundedBatchProcessor implements SpanProcessor {
       this.#inFlight--;
       if (result.code === ExportResultCode.SUCCESS) this.#stats.sent.inc(batch.length);
       else { this.#stats.failed.inc(batch.length); this.#onFailure(result.error); }
-      if (this.#queue.length >= this.#opts.maxBatchSize || (this.#shutdown && this.#queue.length > 0)) this.#drain(this.#shutdown);
+      if (this.#flushing > 0 || this.#queue.length >= this.#opts.maxBatchSize) this.#drain(this.#flushing > 0);
       else this.#arm();
       if (this.#inFlight === 0 && this.#queue.length === 0) for (const w of this.#idle.splice(0)) w();
     };
@@ -120,19 +122,20 @@ export class BoundedBatchProcessor implements SpanProcessor {
   /** Spans waiting to be exported (for tests and /stats). */
   get queued(): number { return this.#queue.length; }
 
-  forceFlush(): Promise<void> {
+  /** Sends everything queued (as export slots free up) and resolves once nothing is queued or in flight. */
+  async forceFlush(): Promise<void> {
     if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null; }
     const idle = new Promise<void>((resolve) => {
       if (this.#inFlight === 0 && this.#queue.length === 0) resolve();
       else this.#idle.push(resolve);
     });
-    // Send everything, waiting for free slots as exports complete.
-    const pump = (): void => {
+    this.#flushing++;
+    try {
       this.#drain(true);
-      if (this.#queue.length > 0) setTimeout(pump, 10).unref();
-    };
-    pump();
-    return idle;
+      await idle;
+    } finally {
+      this.#flushing--;
+    }
   }
 
   async shutdown(): Promise<void> {
