@@ -26,20 +26,7 @@ export class DeltaStream extends StreamBase {
   constructor(host: StreamHost, status: ConnectionStatus, call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) {
     super(host, status);
     this.call = call;
-    call.on('data', (req: DeltaDiscoveryRequest) => {
-      try {
-        this.onRequest(req);
-      } catch (err) {
-        host.logger.error({ err, connection: status.id }, 'xds delta request failed');
-      }
-    });
-    call.on('end', () => {
-      this.finish('client closed the stream');
-      call.end();
-    });
-    call.on('error', (err) => this.finish(`stream error: ${err.message}`));
-    call.on('cancelled', () => this.finish('cancelled'));
-    call.on('close', () => this.finish('closed'));
+    this.attach(call, (req: DeltaDiscoveryRequest) => this.onRequest(req), 'xds delta');
   }
 
   private onRequest(req: DeltaDiscoveryRequest): void {

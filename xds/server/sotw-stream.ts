@@ -43,20 +43,7 @@ export class SotwStream extends StreamBase {
   constructor(host: StreamHost, status: ConnectionStatus, call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) {
     super(host, status);
     this.call = call;
-    call.on('data', (req: DiscoveryRequest) => {
-      try {
-        this.onRequest(req);
-      } catch (err) {
-        host.logger.error({ err, connection: status.id }, 'xds request failed');
-      }
-    });
-    call.on('end', () => {
-      this.finish('client closed the stream');
-      call.end();
-    });
-    call.on('error', (err) => this.finish(`stream error: ${err.message}`));
-    call.on('cancelled', () => this.finish('cancelled'));
-    call.on('close', () => this.finish('closed'));
+    this.attach(call, (req: DiscoveryRequest) => this.onRequest(req), 'xds');
   }
 
   private onRequest(req: DiscoveryRequest): void {

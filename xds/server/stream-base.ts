@@ -29,6 +29,14 @@ export interface SyncEvent {
   readonly error?: string;
 }
 
+/** The part of a grpc-js ServerDuplexStream that attach() uses. */
+interface StreamCall<Req> {
+  on(event: 'data', cb: (req: Req) => void): unknown;
+  on(event: 'error', cb: (err: Error) => void): unknown;
+  on(event: 'end' | 'cancelled' | 'close', cb: () => void): unknown;
+  end(): void;
+}
+
 export abstract class StreamBase {
   readonly host: StreamHost;
   readonly status: ConnectionStatus;
@@ -40,6 +48,24 @@ export abstract class StreamBase {
   constructor(host: StreamHost, status: ConnectionStatus) {
     this.host = host;
     this.status = status;
+  }
+
+  /** Wires a gRPC duplex call to this stream: each request goes to `onRequest`; every way the call ends finishes it. */
+  protected attach<Req>(call: StreamCall<Req>, onRequest: (req: Req) => void, what: string): void {
+    call.on('data', (req: Req) => {
+      try {
+        onRequest(req);
+      } catch (err) {
+        this.host.logger.error({ err, connection: this.status.id }, `${what} request failed`);
+      }
+    });
+    call.on('end', () => {
+      this.finish('client closed the stream');
+      call.end();
+    });
+    call.on('error', (err: Error) => this.finish(`stream error: ${err.message}`));
+    call.on('cancelled', () => this.finish('cancelled'));
+    call.on('close', () => this.finish('closed'));
   }
 
   /** Reads the node from the first request that carries one; later ones are ignored (the protocol says they must be identical). */
