@@ -47,6 +47,7 @@ export class HttpConnectionManager {
   #http1: Http1Codec | null = null;
   #http2: Http2Codec | null = null;
   #draining = false;
+  #closeIdleWhenDraining = false;
 
   constructor(config: HttpConnectionManagerConfig, deps: ConnectionManagerDeps) {
     this.config = config;
@@ -101,12 +102,22 @@ export class HttpConnectionManager {
     }
   }
 
-  /** Stop keeping connections alive: idle ones close now, busy ones after their current request. */
-  drain(): void {
+  /**
+   * Stop keeping connections alive: each HTTP/1 response carries `connection: close` and HTTP/2 gets GOAWAY.
+   * `closeIdle` (shutdown) also closes idle keep-alive connections at once; a config update does not, because a client
+   * may be sending its next request on one right now, and that request must not be lost.
+   */
+  drain(closeIdle: boolean): void {
     this.#draining = true;
+    this.#closeIdleWhenDraining ||= closeIdle;
     if (this.#http1 !== null) this.#http1.draining = true;
-    this.#http1?.closeIdle();
+    if (closeIdle) this.#http1?.closeIdle();
     this.#http2?.closeIdle();
+  }
+
+  /** Releases the codec servers (their connection-check timers) once no connection of this manager is left. */
+  close(): void {
+    this.#http1?.close();
   }
 
   #onBadRequest(_info: DownstreamConnectionInfo, _code: number, _reason: string): void {
@@ -118,7 +129,7 @@ export class HttpConnectionManager {
     this.#deps.onActive(1);
     const req = new ActiveRequest(ex, this.#deps.accessLoggers, this.#stats, () => {
       this.#deps.onActive(-1);
-      if (this.#draining) this.#http1?.closeIdle();
+      if (this.#closeIdleWhenDraining) this.#http1?.closeIdle();
     });
     req.mesh = this.#mesh;
     const cfg = this.config;

@@ -183,6 +183,8 @@ class Forwarder {
       },
     });
     this.#attempt = attempt;
+    // undici reports some failures synchronously, inside request(): then there is nothing left to time.
+    if (!open) return;
     const perTry = this.#p.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) {
       attemptTimers.push(startTimer(perTry, () => {

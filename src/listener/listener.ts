@@ -47,6 +47,10 @@ class ListenerGeneration {
   readonly config: ListenerConfig;
   readonly runtimes = new Map<FilterChain, ChainRuntime>();
   readonly peek: boolean;
+  /** Some chain terminates TLS (decides TLS-or-not for listeners that do not read first bytes). */
+  readonly anyTls: boolean;
+  /** Connections accepted under this generation and still open. */
+  connections = 0;
   /** How long the first bytes may take: the shortest TLS handshake timeout of the chains, else 15 s. */
   readonly peekTimeoutMs: number;
 
@@ -72,11 +76,17 @@ class ListenerGeneration {
       });
     }
     this.peek = chainSelectionNeedsPeek(config) || autoPlainHttp;
+    this.anyTls = [...this.runtimes.values()].some((r) => r.tls !== null);
     this.peekTimeoutMs = Math.min(15_000, ...[...this.runtimes.values()].map((r) => r.tls?.handshakeTimeoutMs ?? 15_000));
   }
 
-  drain(): void {
-    for (const rt of this.runtimes.values()) rt.hcm?.drain();
+  drain(closeIdle: boolean): void {
+    for (const rt of this.runtimes.values()) rt.hcm?.drain(closeIdle);
+  }
+
+  /** Frees what the generation holds (codec servers and their timers) once no connection uses it. */
+  close(): void {
+    for (const rt of this.runtimes.values()) rt.hcm?.close();
   }
 }
 
@@ -117,8 +127,9 @@ export class ListenerRuntime {
   update(config: ListenerConfig): void {
     const old = this.#generation;
     this.#generation = new ListenerGeneration(config, this.#deps);
-    this.#retired.add(old);
-    old.drain();
+    old.drain(false);
+    if (old.connections === 0) old.close();
+    else this.#retired.add(old);
   }
 
   /** Stops accepting at once. (net.Server.close's callback waits for every connection to end; draining handles those.) */
@@ -127,9 +138,10 @@ export class ListenerRuntime {
     return Promise.resolve();
   }
 
-  drain(): void {
-    this.#generation.drain();
-    for (const g of this.#retired) g.drain();
+  /** `closeIdle`: shutdown closes idle keep-alive connections at once; a removed listener lets them finish. */
+  drain(closeIdle: boolean): void {
+    this.#generation.drain(closeIdle);
+    for (const g of this.#retired) g.drain(closeIdle);
   }
 
   /** Destroys every connection still open (end of the drain period). */
@@ -144,22 +156,37 @@ export class ListenerRuntime {
     socket.once('close', () => this.#connections.delete(socket));
     socket.on('error', () => { /* reported by the layer that owns the socket */ });
     const gen = this.#generation;
+    gen.connections++;
+    socket.once('close', () => {
+      // A retired generation is dropped (and its codecs closed) with its last connection.
+      if (--gen.connections === 0 && this.#retired.delete(gen)) gen.close();
+    });
     if (!gen.peek) { this.#dispatch(gen, socket, null); return; }
     this.#peek(socket, gen.peekTimeoutMs, (first) => this.#dispatch(gen, socket, first));
   }
 
   #peek(socket: net.Socket, timeoutMs: number, then: (first: Buffer) => void): void {
-    let buf: Buffer | null = null;
+    const chunks: Buffer[] = [];
+    let size = 0;
     const timer = setTimeout(() => {
       socket.off('data', onData);
-      if (buf !== null) { then(buf); return; }
+      if (size > 0) { then(Buffer.concat(chunks, size)); return; }
       this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'no bytes from the client in time; closing connection');
       socket.destroy();
     }, timeoutMs);
     timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    let need = 1;
     const onData = (chunk: Buffer): void => {
-      buf = buf === null ? chunk : Buffer.concat([buf, chunk]);
-      if (missingClientHelloBytes(buf) > 0 && buf.length < 16_384) return;
+      chunks.push(chunk);
+      size += chunk.length;
+      // Concatenate only when enough bytes arrived to answer the question (a trickled ClientHello stays linear).
+      if (size < need && size < 16_384) return;
+      const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      chunks.length = 0;
+      chunks.push(buf);
+      const missing = missingClientHelloBytes(buf);
+      if (missing > 0 && size < 16_384) { need = size + missing; return; }
       clearTimeout(timer);
       socket.off('data', onData);
       socket.pause();
@@ -169,7 +196,7 @@ export class ListenerRuntime {
   }
 
   #dispatch(gen: ListenerGeneration, socket: net.Socket, first: Buffer | null): void {
-    const isTls = first !== null ? first[0] === 0x16 : [...gen.runtimes.values()].some((r) => r.tls !== null);
+    const isTls = first !== null ? first[0] === 0x16 : gen.anyTls;
     const hello = first !== null && isTls ? parseClientHello(first) : null;
     const chain = selectFilterChain(gen.config, {
       destinationPort: socket.localPort ?? 0,

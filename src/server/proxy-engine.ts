@@ -122,7 +122,7 @@ class Engine implements ProxyEngine {
   #retire(runtime: ListenerRuntime): void {
     this.#retiring.add(runtime);
     void runtime.stopListening().then(() => {
-      runtime.drain();
+      runtime.drain(false);
       const done = (): void => {
         if (runtime.connectionCount() === 0) { this.#retiring.delete(runtime); return; }
         setTimeout(done, 1000).unref();
@@ -151,7 +151,7 @@ class Engine implements ProxyEngine {
   async drain(timeoutMs: number): Promise<void> {
     await this.stopListening();
     const all = [...[...this.#listeners.values()].map((l) => l.runtime), ...this.#retiring];
-    for (const r of all) r.drain();
+    for (const r of all) r.drain(true);
     if (this.#inflight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);

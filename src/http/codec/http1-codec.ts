@@ -43,8 +43,9 @@ export class Http1Codec {
       requestTimeout: 0,
       connectionsCheckingInterval: opts.requestHeadersTimeoutMs > 0 ? Math.max(20, Math.min(1000, Math.floor(opts.requestHeadersTimeoutMs / 4))) : 30_000,
     });
-    // node:http checks headersTimeout only for servers that listen; this one is handed sockets, so start the check here.
-    if (opts.requestHeadersTimeoutMs > 0) this.#server.emit('listening');
+    // node:http tracks connections (for headersTimeout and closeIdleConnections, which drain needs) only once a server
+    // says it listens; this one is handed sockets, so start the tracking here.
+    this.#server.emit('listening');
     this.#server.maxHeadersCount = opts.maxHeadersCount;
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
@@ -66,6 +67,11 @@ export class Http1Codec {
       const timer = setTimeout(() => expire(s), Math.min(maxDuration, 2 ** 31 - 1));
       socket.once('close', () => clearTimeout(timer));
     }
+  }
+
+  /** Stops node:http's connection tracking (call when no connection uses this codec any more). */
+  close(): void {
+    this.#server.close(() => undefined);
   }
 
   /** Asks keep-alive connections to close after their current request. */

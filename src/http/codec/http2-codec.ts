@@ -69,6 +69,24 @@ export class Http2Codec {
   }
 }
 
+/** Header names HTTP/2 (node:http2) allows only once; an HTTP/1 peer may still have sent them twice. */
+const SINGLE_VALUE = new Set(['age', 'authorization', 'content-encoding', 'content-language', 'content-length',
+  'content-location', 'content-md5', 'content-range', 'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host',
+  'if-match', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since', 'last-modified', 'location',
+  'max-forwards', 'proxy-authorization', 'range', 'referer', 'retry-after', 'tk', 'upgrade-insecure-requests',
+  'user-agent', 'x-content-type-options', 'access-control-allow-credentials', 'access-control-max-age',
+  'access-control-request-method']);
+
+/** Copies headers for node:http2: hop-by-hop ones dropped, repeated single-value ones reduced to their first value. */
+function toHttp2Headers(src: HeaderRecord, out: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+  for (const name in src) {
+    const v = src[name];
+    if (v === undefined || isHopByHop(name)) continue;
+    out[name] = Array.isArray(v) && SINGLE_VALUE.has(name) ? v[0] : v;
+  }
+  return out;
+}
+
 class Http2Exchange implements DownstreamExchange {
   readonly head: RequestHead;
   readonly body: Readable | null;
@@ -109,21 +127,18 @@ class Http2Exchange implements DownstreamExchange {
   get headersSent(): boolean { return this.#stream.headersSent; }
 
   sendHeaders(status: number, headers: HeaderRecord, endStream: boolean): void {
-    const out: http2.OutgoingHttpHeaders = { ':status': status };
-    for (const name in headers) {
-      const v = headers[name];
-      if (v === undefined || isHopByHop(name)) continue;
-      out[name] = v;
-    }
+    const out = toHttp2Headers(headers, { ':status': status });
     if (this.#stream.destroyed || this.#stream.closed) return;
     this.#stream.respond(out, { endStream, waitForTrailers: !endStream });
     if (!endStream) {
       this.#stream.once('wantTrailers', () => {
-        const t = this.#trailers;
-        if (t === null) { this.#stream.sendTrailers({}); return; }
-        const clean: http2.OutgoingHttpHeaders = {};
-        for (const name in t) if (t[name] !== undefined && !isHopByHop(name)) clean[name] = t[name];
-        this.#stream.sendTrailers(clean);
+        // Runs from node:http2's native callback: a throw here would take the whole process down.
+        try {
+          const t = this.#trailers;
+          this.#stream.sendTrailers(t === null ? {} : toHttp2Headers(t, {}));
+        } catch {
+          this.#stream.close(NGHTTP2_INTERNAL_ERROR);
+        }
       });
     }
   }

@@ -104,8 +104,12 @@ class Http1Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
     this.#handler.onBodySent?.(chunk.length);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: HeaderRecord): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: HeaderRecord): void {
     if (statusCode < 200) return; // informational responses are not forwarded
+    if (statusCode > 599) {
+      controller.abort(new UpstreamFailure('protocol_error', `invalid status ${statusCode}`));
+      return;
+    }
     this.#headersReceived = true;
     this.#handler.onHeaders(statusCode, headers, false);
   }

@@ -161,17 +161,34 @@ class Http2Attempt implements UpstreamAttempt {
       }
       return classifyUpstreamError(err, this.#headersReceived);
     };
+    // These listeners run from node:http2's native callbacks: anything thrown below them would crash the process,
+    // so a failure while handing the response on ends this attempt instead.
     stream.on('response', (headers, flags) => {
       const status = Number(headers[':status']);
       if (status < 200) return;
+      if (!(status <= 599)) {
+        stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+        this.fail(new UpstreamFailure('protocol_error', `invalid :status ${String(headers[':status'])}`));
+        return;
+      }
       this.#headersReceived = true;
       const out: HeaderRecord = {};
       for (const name in headers) if (name.charCodeAt(0) !== 58 /* : */) out[name] = headers[name] as string | string[];
       this.#endedWithHeaders = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      this.#handler.onHeaders(status, out, this.#endedWithHeaders);
+      try {
+        this.#handler.onHeaders(status, out, this.#endedWithHeaders);
+      } catch (err) {
+        stream.close(NGHTTP2_CANCEL);
+        this.fail(new UpstreamFailure('reset_after_headers', `response could not be forwarded: ${(err as Error).message}`));
+      }
     });
     stream.on('data', (chunk: Buffer) => {
-      if (!this.#handler.onData(chunk)) stream.pause();
+      try {
+        if (!this.#handler.onData(chunk)) stream.pause();
+      } catch (err) {
+        stream.close(NGHTTP2_CANCEL);
+        this.fail(new UpstreamFailure('reset_after_headers', `response could not be forwarded: ${(err as Error).message}`));
+      }
     });
     stream.on('trailers', (trailers) => {
       const out: HeaderRecord = {};
