@@ -1,13 +1,8 @@
 // The sidecar-pair rows: client → client sidecar (outbound) → plaintext or mTLS → server sidecar (inbound) → upstream, with a throwaway CA and static secrets.
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import forge from 'node-forge';
-import { stringify } from 'yaml';
-import { pinned, startProcess, type BenchProcess, type Pinning } from './processes.ts';
-import { PILOTFISH } from './sidecar.ts';
+import type { Pinning } from './processes.ts';
+import { launchPilotfish, type Sidecar } from './sidecar.ts';
 
 const TRUST_DOMAIN = 'cluster.local';
 const CLIENT_ID = `spiffe://${TRUST_DOMAIN}/ns/bench/sa/client`;
@@ -133,37 +128,6 @@ function clientBootstrap(serverPort: number, pki: Pki | null): object {
   };
 }
 
-interface Started { readonly proc: BenchProcess; readonly port: number }
-
-async function start(p: Pinning, name: string, bootstrap: object, listener: string): Promise<Started> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pilotfish-bench-${name}-`));
-  const cfg = path.join(dir, 'bootstrap.yaml');
-  const addrFile = path.join(dir, 'admin-address');
-  fs.writeFileSync(cfg, stringify(bootstrap), { mode: 0o600 });
-  const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
-  const proc = startProcess(name, pinned(p, 0, PILOTFISH, ['proxy', '-c', cfg, '--admin-address-path', addrFile, '--concurrency', '1']), env);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && proc.proc.exitCode === null) {
-    const admin = fs.existsSync(addrFile) ? fs.readFileSync(addrFile, 'utf8').trim() : '';
-    if (admin) {
-      try {
-        const ready = await fetch(`http://${admin}/ready`);
-        await ready.arrayBuffer();
-        if (ready.status === 200) {
-          const body = (await (await fetch(`http://${admin}/listeners?format=json`)).json()) as {
-            listener_statuses?: { name: string; local_address?: { socket_address?: { port_value?: number } } }[];
-          };
-          const port = body.listener_statuses?.find((l) => l.name === listener)?.local_address?.socket_address?.port_value;
-          if (port) return { proc, port };
-        }
-      } catch { /* not up yet */ }
-    }
-    await delay(50);
-  }
-  await proc.stop();
-  throw new Error(`${name} not ready (config ${cfg}):\n${proc.output().slice(-3000)}`);
-}
-
 /** "refused" when a plaintext HTTP request to `port` gets the connection closed without a response, else what came back. */
 function plaintextAnswer(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -192,10 +156,10 @@ let pki: Pki | null = null;
 export async function startSidecarPair(p: Pinning, upstreamPort: number, mtls: boolean): Promise<SidecarPair> {
   if (mtls) pki ??= makePki();
   const tls = mtls ? pki : null;
-  const server = await start(p, mtls ? 'server-sidecar-mtls' : 'server-sidecar', serverBootstrap(upstreamPort, tls), 'inbound');
-  let client: Started;
+  const server = await launchPilotfish(p, mtls ? 'server-sidecar-mtls' : 'server-sidecar', serverBootstrap(upstreamPort, tls), 'inbound');
+  let client: Sidecar;
   try {
-    client = await start(p, mtls ? 'client-sidecar-mtls' : 'client-sidecar', clientBootstrap(server.port, tls), 'outbound');
+    client = await launchPilotfish(p, mtls ? 'client-sidecar-mtls' : 'client-sidecar', clientBootstrap(server.port, tls), 'outbound');
   } catch (err) {
     await server.proc.stop();
     throw err;

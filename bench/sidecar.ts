@@ -54,13 +54,18 @@ export interface Sidecar { readonly proc: BenchProcess; readonly port: number; r
 interface ListenersJson { listener_statuses?: { name: string; local_address?: { socket_address?: { port_value?: number } } }[] }
 
 /** Starts the sidecar, waits for /ready, and reads the listener's real port from /listeners?format=json. */
-export async function startSidecar(p: Pinning, upstreamPort: number, tracing: BenchTracing | null = null): Promise<Sidecar> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilotfish-bench-sidecar-'));
+export function startSidecar(p: Pinning, upstreamPort: number, tracing: BenchTracing | null = null): Promise<Sidecar> {
+  return launchPilotfish(p, 'pilotfish', benchBootstrap(upstreamPort, tracing), 'bench_ingress');
+}
+
+/** Runs `bin/pilotfish proxy` on `bootstrap` (pinned to CPU 0), waits for /ready and returns `listener`'s real port. */
+export async function launchPilotfish(p: Pinning, name: string, bootstrap: object, listener: string): Promise<Sidecar> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pilotfish-bench-${name}-`));
   const cfg = path.join(dir, 'bootstrap.yaml');
   const addrFile = path.join(dir, 'admin-address');
-  fs.writeFileSync(cfg, stringify(benchBootstrap(upstreamPort, tracing)));
+  fs.writeFileSync(cfg, stringify(bootstrap), { mode: 0o600 });
   const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
-  const proc = startProcess('pilotfish', pinned(p, 0, PILOTFISH, ['proxy', '-c', cfg, '--admin-address-path', addrFile, '--concurrency', '1']), env);
+  const proc = startProcess(name, pinned(p, 0, PILOTFISH, ['proxy', '-c', cfg, '--admin-address-path', addrFile, '--concurrency', '1']), env);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && proc.proc.exitCode === null) {
     const admin = fs.existsSync(addrFile) ? fs.readFileSync(addrFile, 'utf8').trim() : '';
@@ -69,9 +74,8 @@ export async function startSidecar(p: Pinning, upstreamPort: number, tracing: Be
         const ready = await fetch(`http://${admin}/ready`);
         await ready.arrayBuffer();
         if (ready.status === 200) {
-          const res = await fetch(`http://${admin}/listeners?format=json`);
-          const body = (await res.json()) as ListenersJson;
-          const port = body.listener_statuses?.find((l) => l.name === 'bench_ingress')?.local_address?.socket_address?.port_value;
+          const body = (await (await fetch(`http://${admin}/listeners?format=json`)).json()) as ListenersJson;
+          const port = body.listener_statuses?.find((l) => l.name === listener)?.local_address?.socket_address?.port_value;
           if (port) return { proc, port, admin };
         }
       } catch { /* not up yet */ }
@@ -79,5 +83,5 @@ export async function startSidecar(p: Pinning, upstreamPort: number, tracing: Be
     await delay(50);
   }
   await proc.stop();
-  throw new Error(`pilotfish sidecar not ready (config ${cfg}):\n${proc.output().slice(-3000)}`);
+  throw new Error(`${name} not ready (config ${cfg}):\n${proc.output().slice(-3000)}`);
 }
