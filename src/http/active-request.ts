@@ -3,7 +3,7 @@ import type { HcmMeshMetrics } from '../observability/mesh-metrics.ts';
 import type { RequestTrace } from '../observability/tracing/request-trace.ts';
 import type { AccessLogEntry, AccessLogger } from '../observability/types.ts';
 import type { ResponseFlag } from './error-response.ts';
-import type { DownstreamExchange, HeaderRecord } from './exchange.ts';
+import type { DownstreamConnectionInfo, DownstreamExchange, HeaderRecord, RequestHead } from './exchange.ts';
 import type { HcmStats } from './hcm-stats.ts';
 
 export class ActiveRequest {
@@ -41,6 +41,11 @@ export class ActiveRequest {
     this.#stats = stats;
     this.#onFinish = onFinish;
   }
+
+  // HeaderFormatContext: what %COMMAND% header values read.
+  get head(): RequestHead { return this.ex.head; }
+  get connection(): DownstreamConnectionInfo { return this.ex.connection; }
+  get upstreamCluster(): string | null { return this.clusterName; }
 
   addFlag(flag: ResponseFlag): void {
     if (this.flags === null) this.flags = [flag];
@@ -99,7 +104,9 @@ export class ActiveRequest {
       userAgent: one(h['user-agent']),
       forwardedFor: one(h['x-forwarded-for']),
       routeName: this.routeName,
-      requestHeaders: { ...h, ':authority': ex.head.authority, ':path': ex.head.path, ':method': ex.head.method, ':scheme': ex.head.scheme },
+      // Pseudo headers are not copied in: the formatter falls back to path, method, authority and scheme.
+      requestHeaders: h,
+      scheme: ex.head.scheme,
       responseHeaders: this.responseHeaders,
       responseTrailers: this.responseTrailers,
       responseCodeDetails: this.details,

@@ -15,7 +15,8 @@ export function withoutHopByHop(src: HeaderRecord, skip?: string): HeaderRecord 
   const out: HeaderRecord = {};
   const connection = src.connection;
   let named: string[] | null = null;
-  if (connection !== undefined) {
+  // The usual values name no other header: skip parsing them (most HTTP/1.1 messages carry one).
+  if (connection !== undefined && !(typeof connection === 'string' && /^(?:keep-alive|close)$/i.test(connection))) {
     named = (Array.isArray(connection) ? connection.join(',') : connection).toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);
   }
   for (const name in src) {

@@ -140,8 +140,9 @@ function applyServerHeader(h: HeaderRecord, hcm: HttpConnectionManagerConfig): v
   }
 }
 
+/** The request itself is the format context of %COMMAND% header values: nothing is allocated per request. */
 function formatContext(req: ActiveRequest): HeaderFormatContext {
-  return { head: req.ex.head, connection: req.ex.connection, upstreamHost: req.upstreamHost, upstreamCluster: req.clusterName, startTime: req.startTime };
+  return req;
 }
 
 /** Response header mutations, most specific first: weighted cluster, route, virtual host, route configuration. */

@@ -85,6 +85,7 @@ function reqHeader(e: AccessLogEntry, name: string): FormatValue {
   switch (name) {
     case ':path': return e.path;
     case ':method': return e.method;
+    case ':scheme': return e.scheme ?? null;
     case ':authority': return e.authority ?? headerValue(e.requestHeaders, 'host');
     case 'host': return e.authority;
     case 'user-agent': return e.userAgent;

@@ -13,6 +13,8 @@ export interface AccessLogEntry {
   method: string | null;
   /** Original path as the client sent it (before rewrites). */
   path: string | null;
+  /** "http" / "https" for HTTP requests (%REQ(:SCHEME)%). */
+  scheme?: string | null;
   /** "HTTP/1.1", "HTTP/2", "HTTP/1.0", or null for TCP. */
   protocol: string | null;
   /** 0 when no response was sent (reset, TCP). */
