@@ -4,6 +4,7 @@ import { packageVersion } from './version.ts';
 const COMMANDS: readonly (readonly [string, string])[] = [
   ['proxy', 'run the sidecar proxy from an Envoy v3 bootstrap (Envoy-compatible flags; see pilotfish proxy --help)'],
   ['control-plane', 'serve xDS to sidecars from Kubernetes-shaped YAML (see pilotfish control-plane --help)'],
+  ['iptables', 'install the NAT rules that capture a pod\'s traffic (init container; see pilotfish iptables --help)'],
   ['help', 'show this help'],
 ];
 
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     if (cmd === 'help' && rest[0] === 'proxy') return runProxyCommand(['--help']);
     if (cmd === 'help' && rest[0] === 'control-plane') return runControlPlane(['--help']);
+    if (cmd === 'help' && rest[0] === 'iptables') return (await import('../interception/iptables-command.ts')).runIptablesCommand(['--help']);
     process.stdout.write(topHelp());
     return 0;
   }
@@ -41,6 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (cmd === 'proxy') return runProxyCommand(rest);
   if (cmd === 'control-plane') return runControlPlane(rest);
+  if (cmd === 'iptables') return (await import('../interception/iptables-command.ts')).runIptablesCommand(rest);
   if (cmd.startsWith('-')) return runProxyCommand(argv);
   process.stderr.write(`pilotfish: unknown command "${cmd}" (see pilotfish --help)\n`);
   return 2;
