@@ -12,6 +12,8 @@ export interface DownstreamConnectionInfo {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** True when original_dst restored localAddress/localPort to the original destination (ORIGINAL_DST clusters use it). */
+  readonly localAddressRestored?: boolean;
   readonly tls: boolean;
   /** SNI the client asked for, when TLS. */
   readonly serverName: string | null;

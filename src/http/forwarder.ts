@@ -269,7 +269,8 @@ class Forwarder {
       this.#backoffTimer = null;
       if (this.#done) return;
       if (policy.previousHostsPredicate) (this.#tried ??= new Set()).add(this.#host);
-      const next = cluster.chooseHost({ hash: this.#p.hash, avoid: this.#tried });
+      const ex = req.ex;
+      const next = cluster.chooseHost({ hash: this.#p.hash, avoid: this.#tried, originalDst: ex.connection, headers: ex.head.headers });
       if (next === null) { this.#finish(); this.#localReply(replies.NO_HEALTHY_UPSTREAM); return; }
       this.#host = next;
       req.upstreamHost = next.key;

@@ -75,7 +75,8 @@ export function routeRequest(req: ActiveRequest, table: RouteTable | null, deps:
   const cstats = deps.clusterStats.get(cluster.name);
   const hash = action.hashPolicy.length === 0 ? null
     : computeRequestHash(action.hashPolicy, { headers: ex.head.headers, sourceIp: ex.connection.remoteAddress, path: ex.head.path });
-  const host = cluster.chooseHost({ hash, avoid: null });
+  // ORIGINAL_DST clusters read the connection's restored local address or the x-envoy-original-dst-host header.
+  const host = cluster.chooseHost({ hash, avoid: null, originalDst: ex.connection, headers: ex.head.headers });
   if (host === null) { cstats.noHealthyHost.inc(); localReply(req, replies.NO_HEALTHY_UPSTREAM, grpc); return; }
   req.upstreamHost = host.key;
 

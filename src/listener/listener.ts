@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AccessLogConfig, FilterChain, ListenerConfig } from '../model/types.ts';
 import type { MeshTelemetry } from '../observability/mesh-telemetry.ts';
 import type { TcpMeshMetrics } from '../observability/mesh-metrics.ts';
-import type { AccessLogger } from '../observability/types.ts';
+import type { AccessLogger, Counter } from '../observability/types.ts';
 import type { ClusterStatsCache } from '../http/cluster-stats.ts';
 import { HttpConnectionManager } from '../http/connection-manager.ts';
 import type { DownstreamConnectionInfo } from '../http/exchange.ts';
@@ -14,6 +14,8 @@ import type { ClusterLookup } from '../http/router.ts';
 import type { RouteTable } from '../http/route-table.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { missingClientHelloBytes, parseClientHello } from './client-hello.ts';
+import { detectHttp, MAX_INSPECT_BYTES, type HttpProtocolGuess } from './http-inspector.ts';
+import { originalDestination, originalDstUnavailable, type OriginalDestination } from './original-destination.ts';
 import { DownstreamTls, type TlsPeer } from './downstream-tls.ts';
 import { chainSelectionNeedsPeek, selectFilterChain } from './filter-chain-match.ts';
 import { replaySocket } from './replay-socket.ts';
@@ -31,7 +33,24 @@ export interface ListenerDeps {
   readonly secrets?: SecretStore;
   /** Tracing and mesh metrics (absent: none). */
   readonly telemetry?: MeshTelemetry;
+  /**
+   * use_original_dst: the listener whose address is exactly ip:port, else the wildcard listener (0.0.0.0 / ::) on
+   * that port, bound or not (absent: no handoff).
+   */
+  readonly listenerFor?: (ip: string, port: number) => ListenerRuntime | undefined;
 }
+
+const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
+const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
+const ORIGINAL_DST = 'envoy.filters.listener.original_dst';
+const NO_ALPN: readonly string[] = [];
+/** Envoy's default listener_filters_timeout. */
+const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
+/** Logged once per process when SO_ORIGINAL_DST cannot be used. */
+let originalDstWarned = false;
+
+/** A connection's destination as restored by original_dst (null where the listener does not restore it). */
+type Destination = OriginalDestination;
 
 /** Per-chain runtime objects, built once per listener config. */
 interface ChainRuntime {
@@ -51,8 +70,17 @@ class ListenerGeneration {
   readonly anyTls: boolean;
   /** Connections accepted under this generation and still open. */
   connections = 0;
-  /** How long the first bytes may take: the shortest TLS handshake timeout of the chains, else 15 s. */
+  /** How long the first bytes may take (0: no limit). */
   readonly peekTimeoutMs: number;
+  /** The peek timer is listener_filters_timeout (not a TLS handshake timeout): continue or close per config. */
+  readonly peekTimeoutIsFilters: boolean;
+  /** original_dst (or use_original_dst): the local address is the connection's original destination. */
+  readonly restoreDst: boolean;
+  readonly inspectHttp: boolean;
+  /** http_inspector's stats (http10_found, http11_found, http2_found, http_not_found), when it runs. */
+  readonly httpFound: Readonly<Record<HttpProtocolGuess | 'none', Counter>> | null;
+  /** listener.downstream_pre_cx_timeout: connections whose listener filters timed out. */
+  readonly preCxTimeout: Counter;
 
   constructor(config: ListenerConfig, deps: ListenerDeps) {
     this.config = config;
@@ -75,9 +103,29 @@ class ListenerGeneration {
         tcpMetrics: network.kind === 'tcp' ? deps.telemetry?.tcp(config.trafficDirection ?? 'UNSPECIFIED') ?? null : null,
       });
     }
-    this.peek = chainSelectionNeedsPeek(config) || autoPlainHttp;
+    const filters = config.listenerFilters;
+    this.inspectHttp = filters.includes(HTTP_INSPECTOR);
+    const c = (name: string): Counter => deps.stats.counter(`envoy_http_inspector_${name}`);
+    this.httpFound = this.inspectHttp
+      ? { 'http/1.0': c('http10_found'), 'http/1.1': c('http11_found'), h2c: c('http2_found'), none: c('http_not_found') }
+      : null;
+    this.preCxTimeout = deps.stats.counter('envoy_listener_downstream_pre_cx_timeout', { envoy_listener_address: `${config.address.host}_${config.address.port}` });
+    const inspecting = this.inspectHttp || filters.includes(TLS_INSPECTOR);
+    this.restoreDst = config.useOriginalDst === true || filters.includes(ORIGINAL_DST);
+    this.peek = chainSelectionNeedsPeek(config) || autoPlainHttp || inspecting;
     this.anyTls = [...this.runtimes.values()].some((r) => r.tls !== null);
-    this.peekTimeoutMs = Math.min(15_000, ...[...this.runtimes.values()].map((r) => r.tls?.handshakeTimeoutMs ?? 15_000));
+    const tlsMs = Math.min(Infinity, ...[...this.runtimes.values()].map((r) => r.tls?.handshakeTimeoutMs ?? Infinity));
+    if (inspecting) {
+      // Envoy: listener_filters_timeout bounds the inspectors (0 disables it); a TLS chain's handshake timeout still applies.
+      const filtersMs = config.listenerFiltersTimeoutMs ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS;
+      const ms = Math.min(filtersMs > 0 ? filtersMs : Infinity, tlsMs);
+      this.peekTimeoutIsFilters = filtersMs > 0 && filtersMs <= tlsMs;
+      this.peekTimeoutMs = ms === Infinity ? 0 : ms;
+    } else {
+      // Built-in peeking (chain selection or HTTP/2 detection without listener filters): the first bytes within 15 s.
+      this.peekTimeoutIsFilters = false;
+      this.peekTimeoutMs = Math.min(15_000, tlsMs);
+    }
   }
 
   drain(closeIdle: boolean): void {
@@ -107,10 +155,17 @@ export class ListenerRuntime {
   }
 
   get config(): ListenerConfig { return this.#generation.config; }
+  /** The bound address, or for bind_to_port: false the configured one (never bound). Null before listen(). */
   get address(): { host: string; port: number } | null { return this.#bound; }
+  /** False for bind_to_port: false listeners (reachable only by a use_original_dst handoff). */
+  get bindsToPort(): boolean { return this.config.bindToPort !== false; }
 
   listen(): Promise<{ host: string; port: number }> {
     const { host, port } = this.config.address;
+    if (!this.bindsToPort) {
+      this.#bound = { host, port };
+      return Promise.resolve(this.#bound);
+    }
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(new Error(`listener "${this.name}": cannot listen on ${host}:${port}: ${err.message}`));
       this.#server.once('error', onError);
@@ -151,7 +206,37 @@ export class ListenerRuntime {
 
   connectionCount(): number { return this.#connections.size; }
 
+  /** A connection handed off by a use_original_dst listener; `dst` is its original destination. */
+  acceptHandoff(socket: net.Socket, dst: OriginalDestination): void {
+    this.#accept(socket, dst);
+  }
+
   #onConnection(socket: net.Socket): void {
+    const gen = this.#generation;
+    if (!gen.restoreDst) { this.#accept(socket, null); return; }
+    const dst = this.#originalDestination(socket);
+    if (gen.config.useOriginalDst === true) {
+      const target = this.#deps.listenerFor?.(dst.address, dst.port);
+      if (target !== undefined && target !== this) { target.acceptHandoff(socket, dst); return; }
+    }
+    this.#accept(socket, dst);
+  }
+
+  /** original_dst: SO_ORIGINAL_DST, or the local address when the kernel has no NAT entry or the call is unavailable. */
+  #originalDestination(socket: net.Socket): Destination {
+    const od = originalDestination(socket);
+    if (od !== null) return od;
+    if (!originalDstWarned) {
+      const why = originalDstUnavailable();
+      if (why !== null) {
+        originalDstWarned = true;
+        this.#deps.log.warn({ listener: this.name, reason: why }, 'original destination unavailable; using the local address');
+      }
+    }
+    return { address: (socket.localAddress ?? '').replace(/^::ffff:/, ''), port: socket.localPort ?? 0 };
+  }
+
+  #accept(socket: net.Socket, dst: Destination | null): void {
     this.#connections.add(socket);
     socket.once('close', () => this.#connections.delete(socket));
     socket.on('error', () => { /* reported by the layer that owns the socket */ });
@@ -161,21 +246,42 @@ export class ListenerRuntime {
       // A retired generation is dropped (and its codecs closed) with its last connection.
       if (--gen.connections === 0 && this.#retired.delete(gen)) gen.close();
     });
-    if (!gen.peek) { this.#dispatch(gen, socket, null); return; }
-    this.#peek(socket, gen.peekTimeoutMs, (first) => this.#dispatch(gen, socket, first));
+    if (!gen.peek) { this.#dispatch(gen, socket, dst, null, null); return; }
+    this.#peek(socket, gen, (first, http) => this.#dispatch(gen, socket, dst, first, http));
   }
 
-  #peek(socket: net.Socket, timeoutMs: number, then: (first: Buffer) => void): void {
+  /**
+   * Reads the first bytes until the inspectors can tell what they are (a whole ClientHello; with http_inspector an
+   * HTTP/1 request line or the HTTP/2 preface). On timeout: listener_filters_timeout continues with what was seen
+   * (continue_on_listener_filters_timeout) or closes; a TLS handshake timeout closes unless bytes arrived.
+   */
+  #peek(socket: net.Socket, gen: ListenerGeneration, then: (first: Buffer, http: HttpProtocolGuess | null) => void): void {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => {
-      socket.off('data', onData);
-      if (size > 0) { then(Buffer.concat(chunks, size)); return; }
-      this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'no bytes from the client in time; closing connection');
-      socket.destroy();
-    }, timeoutMs);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
+    let timer: NodeJS.Timeout | null = null;
+    if (gen.peekTimeoutMs > 0) {
+      const timeoutMs = gen.peekTimeoutMs;
+      timer = setTimeout(() => {
+        socket.off('data', onData);
+        const seen = chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(chunks, size);
+        if (gen.peekTimeoutIsFilters) {
+          gen.preCxTimeout.inc();
+          if (gen.config.continueOnListenerFiltersTimeout === true) {
+            socket.pause();
+            then(seen, gen.inspectHttp ? detectHttp(seen) ?? null : null);
+            return;
+          }
+          this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'listener filters timed out; closing connection');
+          socket.destroy();
+          return;
+        }
+        if (size > 0) { socket.pause(); then(seen, null); return; }
+        this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'no bytes from the client in time; closing connection');
+        socket.destroy();
+      }, timeoutMs);
+      timer.unref();
+      socket.once('close', () => { if (timer !== null) clearTimeout(timer); });
+    }
     let need = 1;
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -187,24 +293,34 @@ export class ListenerRuntime {
       chunks.push(buf);
       const missing = missingClientHelloBytes(buf);
       if (missing > 0 && size < 16_384) { need = size + missing; return; }
-      clearTimeout(timer);
+      let http: HttpProtocolGuess | null = null;
+      if (missing < 0 && gen.inspectHttp) {
+        const guess = detectHttp(buf);
+        if (guess === undefined && size < MAX_INSPECT_BYTES) { need = size + 1; return; }
+        http = guess ?? null;
+      }
+      if (timer !== null) clearTimeout(timer);
       socket.off('data', onData);
       socket.pause();
-      then(buf);
+      if (gen.httpFound !== null && missing < 0) gen.httpFound[http ?? 'none'].inc();
+      then(buf, http);
     };
     socket.on('data', onData);
   }
 
-  #dispatch(gen: ListenerGeneration, socket: net.Socket, first: Buffer | null): void {
-    const isTls = first !== null ? first[0] === 0x16 : gen.anyTls;
-    const hello = first !== null && isTls ? parseClientHello(first) : null;
+  #dispatch(gen: ListenerGeneration, socket: net.Socket, dst: Destination | null, peeked: Buffer | null, http: HttpProtocolGuess | null): void {
+    const isTls = peeked !== null ? peeked[0] === 0x16 : gen.anyTls;
+    const hello = peeked !== null && isTls ? parseClientHello(peeked) : null;
+    const first = peeked !== null && peeked.length > 0 ? peeked : null;
+    const localAddress = dst !== null ? dst.address : (socket.localAddress ?? '').replace(/^::ffff:/, '');
+    const localPort = dst !== null ? dst.port : socket.localPort ?? 0;
     const chain = selectFilterChain(gen.config, {
-      destinationPort: socket.localPort ?? 0,
-      destinationIp: socket.localAddress ?? '',
+      destinationPort: localPort,
+      destinationIp: localAddress,
       sourceIp: socket.remoteAddress ?? '',
       transportProtocol: isTls ? 'tls' : 'raw_buffer',
       serverName: hello?.serverName ?? null,
-      alpn: hello?.alpn ?? [],
+      alpn: hello !== null ? hello.alpn : http !== null ? [http] : NO_ALPN,
     });
     if (chain === null) {
       this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress }, 'no filter chain matched; closing connection');
@@ -215,8 +331,9 @@ export class ListenerRuntime {
     const base = {
       remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
       remotePort: socket.remotePort ?? 0,
-      localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
-      localPort: socket.localPort ?? 0,
+      localAddress,
+      localPort,
+      ...(dst !== null ? { localAddressRestored: true } : {}),
     };
     if (rt.tls !== null) {
       if (!isTls) {
@@ -252,6 +369,7 @@ export class ListenerRuntime {
       accessLoggers: rt.tcpLoggers.slice(),
       onDone: () => this.#deps.onActive(-1),
       mesh: rt.tcpMetrics,
+      local: info,
     });
   }
 }

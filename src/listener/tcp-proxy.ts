@@ -5,7 +5,7 @@ import type { TcpProxyConfig } from '../model/types.ts';
 import type { AccessLogEntry, AccessLogger } from '../observability/types.ts';
 import { usesHash } from '../upstream/load-balancer/index.ts';
 import { sourceIpHash } from '../upstream/request-hash.ts';
-import type { Host, UpstreamCluster } from '../upstream/types.ts';
+import type { Host, OriginalDstSource, UpstreamCluster } from '../upstream/types.ts';
 import { upstreamTlsOptions } from '../upstream/upstream-tls.ts';
 
 /** Process-wide tcp_proxy counters (until the stats registry exists). */
@@ -16,6 +16,8 @@ export interface TcpProxyOptions {
   readonly onDone?: () => void;
   /** Istio-style TCP metrics: opened once the cluster is known, closed (with bytes) at the end. */
   readonly mesh?: { opened(cluster: string): void; closed(entry: AccessLogEntry): void } | null;
+  /** The connection's local address as the listener saw it (restored by original_dst); absent: the socket's. */
+  readonly local?: OriginalDstSource;
 }
 
 function pickClusterName(cfg: TcpProxyConfig): string | null {
@@ -77,7 +79,8 @@ export function proxyTcpConnection(
   let lastActivity = 0;
   const tried = new Set<Host>();
   const remote = addr(downstream.remoteAddress, downstream.remotePort);
-  const local = addr(downstream.localAddress, downstream.localPort);
+  const local = opts.local !== undefined ? addr(opts.local.localAddress, opts.local.localPort) : addr(downstream.localAddress, downstream.localPort);
+  const originalDst = opts.local?.localAddressRestored === true ? opts.local : null;
 
   const finish = (): void => {
     if (finished || !downstreamClosed || !upstreamClosed) return;
@@ -168,7 +171,7 @@ export function proxyTcpConnection(
   let attempts = 0;
   const attempt = (): void => {
     if (downstreamClosed) return;
-    const h = c.chooseHost({ hash, avoid: tried.size > 0 ? tried : null });
+    const h = c.chooseHost({ hash, avoid: tried.size > 0 ? tried : null, originalDst });
     if (!h) return failDownstream('UH', 'no_healthy_upstream');
     attempts++;
     host = h;

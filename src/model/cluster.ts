@@ -10,13 +10,14 @@ import {
   CLUSTER_LOAD_ASSIGNMENT,
   EDS_CLUSTER_CONFIG,
   LEAST_REQUEST_LB_CONFIG,
+  ORIGINAL_DST_LB_CONFIG,
   RETRY_BUDGET,
   RING_HASH_LB_CONFIG,
   THRESHOLDS,
 } from './fields-cluster.ts';
 import { Msg } from './proto-message.ts';
 import { compileUpstreamTls } from './tls.ts';
-import type { CircuitBreakerThresholds, ClusterConfig, LoadAssignment, RetryBudgetConfig } from './types.ts';
+import type { CircuitBreakerThresholds, ClusterConfig, LoadAssignment, OriginalDstClusterConfig, RetryBudgetConfig } from './types.ts';
 
 const TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'] as const;
 const LB_POLICIES = [
@@ -114,6 +115,25 @@ function compileEndpoints(c: Msg, type: ClusterConfig['type']): LoadAssignment |
   return la;
 }
 
+/** original_dst_lb_config and cleanup_interval of an ORIGINAL_DST cluster (either elsewhere is a warning). */
+function compileOriginalDst(c: Msg, type: ClusterConfig['type']): OriginalDstClusterConfig | null {
+  const m = c.msg('original_dst_lb_config', ORIGINAL_DST_LB_CONFIG);
+  const cleanupIntervalMs = c.durationMs('cleanup_interval', 5000);
+  if (c.has('cleanup_interval') && cleanupIntervalMs <= 0) c.error('cleanup_interval', 'must be greater than 0');
+  if (type !== 'ORIGINAL_DST') {
+    if (m !== null) c.ctx.warn(c.at('original_dst_lb_config'), `is ignored for cluster type ${type} (only ORIGINAL_DST uses it)`);
+    return null;
+  }
+  const header = m?.optStr('http_header_name') ?? null;
+  if (header !== null && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(header)) m!.error('http_header_name', `is not a valid HTTP header name: ${JSON.stringify(header)}`);
+  return {
+    useHttpHeader: m?.bool('use_http_header', false) ?? false,
+    httpHeaderName: (header ?? 'x-envoy-original-dst-host').toLowerCase(),
+    upstreamPortOverride: m?.optUint('upstream_port_override', 1, 65535) ?? null,
+    cleanupIntervalMs: cleanupIntervalMs > 0 ? cleanupIntervalMs : 5000,
+  };
+}
+
 /** A Cluster message at the root of `ctx`'s resource; null after reporting errors. */
 export function compileClusterValue(ctx: CompileContext, value: unknown): ClusterConfig | null {
   const c = Msg.open(ctx, '', value, CLUSTER);
@@ -139,6 +159,7 @@ export function compileClusterValue(ctx: CompileContext, value: unknown): Cluste
   if (c.has('dns_refresh_rate') && dnsRefreshRateMs <= 1) c.error('dns_refresh_rate', 'must be greater than 1ms');
   const tls = compileUpstreamTls(c);
   const protocol = compileClusterProtocol(c, tls != null);
+  const originalDst = compileOriginalDst(c, type);
   const cluster: ClusterConfig = {
     name,
     type,
@@ -162,6 +183,7 @@ export function compileClusterValue(ctx: CompileContext, value: unknown): Cluste
     outlierDetection: compileOutlierDetection(c),
     healthChecks: compileHealthChecks(c, protocol.protocol !== 'http1'),
     healthyPanicThreshold: compileHealthyPanicThreshold(c),
+    ...(originalDst !== null ? { originalDst } : {}),
   };
   return ctx.errors.length > before ? null : cluster;
 }

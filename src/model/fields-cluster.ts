@@ -33,12 +33,12 @@ export const CLUSTER: MessageTable = {
     typed_dns_resolver_config: 'unsupported',
     wait_for_warm_on_init: 'ignore',
     outlier_detection: 'ok',
-    cleanup_interval: 'ignore',
+    cleanup_interval: 'ok',
     upstream_bind_config: 'unsupported',
     lb_subset_config: 'unsupported',
     ring_hash_lb_config: 'ok',
     maglev_lb_config: 'unsupported',
-    original_dst_lb_config: 'unsupported',
+    original_dst_lb_config: 'ok',
     least_request_lb_config: 'ok',
     round_robin_lb_config: 'unsupported',
     common_lb_config: 'ok', // healthy_panic_threshold only (see fields-health.ts)
@@ -59,6 +59,11 @@ export const CLUSTER: MessageTable = {
     connection_pool_per_downstream_connection: 'unsupported',
     dns_jitter: 'ignore',
   },
+};
+
+export const ORIGINAL_DST_LB_CONFIG: MessageTable = {
+  message: 'envoy.config.cluster.v3.Cluster.OriginalDstLbConfig',
+  fields: { use_http_header: 'ok', http_header_name: 'ok', upstream_port_override: 'ok', metadata_key: 'unsupported' },
 };
 
 export const EDS_CLUSTER_CONFIG: MessageTable = {

@@ -52,7 +52,7 @@ function compileListenerFilters(l: Msg): string[] {
         ? Object.values(LISTENER_FILTERS).find((k) => k.table.message === messageNameOf(url))
         : Object.values(LISTENER_FILTERS).find((k) => k.name === name);
     if (!known) {
-      f.ctx.error(f.path, `unsupported listener filter ${name || '(unnamed)'}${url ? ` (${url})` : ''}`);
+      f.ctx.error(f.path, `unsupported listener filter ${name || '(unnamed)'}${url ? ` (${url})` : ''}; supported: ${Object.values(LISTENER_FILTERS).map((k) => k.name).join(', ')}`);
       continue;
     }
     if (typed !== undefined) Msg.open(f.ctx, f.at('typed_config'), typed, url === null ? EMPTY_CONFIG : known.table);
@@ -164,6 +164,10 @@ export function compileListenerValue(ctx: CompileContext, value: unknown, fallba
   const accessLog = compileAccessLogs(l);
   const trafficDirection = l.enumOf('traffic_direction', TRAFFIC_DIRECTIONS, 'UNSPECIFIED');
   const name = l.str('name') || fallbackName;
+  const useOriginalDst = l.bool('use_original_dst', false);
+  const bindToPort = l.bool('bind_to_port', true);
+  const filtersTimeoutMs = l.optDurationMs('listener_filters_timeout');
+  const continueOnTimeout = l.bool('continue_on_listener_filters_timeout', false);
   if (ctx.errors.length > before || address === null) return null;
   return {
     name,
@@ -174,5 +178,9 @@ export function compileListenerValue(ctx: CompileContext, value: unknown, fallba
     perConnectionBufferLimitBytes,
     accessLog,
     ...(trafficDirection === 'UNSPECIFIED' ? {} : { trafficDirection }),
+    ...(useOriginalDst ? { useOriginalDst } : {}),
+    ...(bindToPort ? {} : { bindToPort }),
+    ...(filtersTimeoutMs === null ? {} : { listenerFiltersTimeoutMs: filtersTimeoutMs }),
+    ...(continueOnTimeout ? { continueOnListenerFiltersTimeout: true } : {}),
   };
 }

@@ -58,6 +58,14 @@ export interface ListenerConfig {
   readonly accessLog: readonly AccessLogConfig[];
   /** traffic_direction: INBOUND makes SERVER spans and reports metrics as destination; OUTBOUND makes CLIENT spans (absent = UNSPECIFIED). */
   readonly trafficDirection?: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
+  /** use_original_dst: hand redirected connections to the listener of their original destination (absent = false). */
+  readonly useOriginalDst?: boolean;
+  /** bind_to_port: false = never bound, reachable only by a use_original_dst handoff (absent = true). */
+  readonly bindToPort?: boolean;
+  /** listener_filters_timeout in ms (absent = 15000 when a listener filter inspects bytes; 0 = none). */
+  readonly listenerFiltersTimeoutMs?: number;
+  /** continue_on_listener_filters_timeout (absent = false: close the connection on timeout). */
+  readonly continueOnListenerFiltersTimeout?: boolean;
 }
 
 export interface FilterChainMatch {
@@ -463,6 +471,20 @@ export interface ClusterConfig {
   readonly healthChecks: readonly HealthCheckConfig[];
   /** common_lb_config.healthy_panic_threshold in percent (default 50; 0 disables panic mode). */
   readonly healthyPanicThreshold: number;
+  /** ORIGINAL_DST clusters only: original_dst_lb_config and cleanup_interval. */
+  readonly originalDst?: OriginalDstClusterConfig;
+}
+
+/** How an ORIGINAL_DST cluster finds its host per connection or request, and how long idle hosts live. */
+export interface OriginalDstClusterConfig {
+  /** original_dst_lb_config.use_http_header: the request header (below) overrides the connection's original destination. */
+  readonly useHttpHeader: boolean;
+  /** Lower-case header name (http_header_name, default x-envoy-original-dst-host). */
+  readonly httpHeaderName: string;
+  /** upstream_port_override (null: keep the destination's port). */
+  readonly upstreamPortOverride: number | null;
+  /** cleanup_interval: hosts not used for this long are removed (default 5000). */
+  readonly cleanupIntervalMs: number;
 }
 
 export interface CircuitBreakerThresholds {

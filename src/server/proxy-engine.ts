@@ -1,4 +1,5 @@
 // The proxy engine of one process: applies snapshots to listeners and clusters, and drains them on shutdown.
+import { isIPv6, SocketAddress } from 'node:net';
 import type { Logger } from 'pino';
 import type { ClusterConfig, ListenerConfig, Snapshot } from '../model/types.ts';
 import { createAccessLoggers } from '../observability/access-log.ts';
@@ -29,6 +30,8 @@ class Engine implements ProxyEngine {
   readonly #clusters: ClusterManager;
   readonly #listeners = new Map<string, { runtime: ListenerRuntime; key: string }>();
   readonly #retiring = new Set<ListenerRuntime>();
+  /** Listeners by "address|port" (bound or not), for use_original_dst handoff; rebuilt after each apply. */
+  #byAddress = new Map<string, ListenerRuntime>();
   /** RDS route tables by name; replaced as a whole on apply so a request sees one consistent set. */
   #routes = new Map<string, RouteTable>();
   readonly #deps;
@@ -59,6 +62,7 @@ class Engine implements ProxyEngine {
       // SDS-configured TLS reads the process's secrets (identity agent, static_resources.secrets, SDS over ADS).
       secrets: processSecretStore(),
       telemetry: new MeshTelemetry({ stats: opts.stats, clusters: { get: (name: string) => clusters.get(name) }, log: opts.logger }),
+      listenerFor: (ip: string, port: number) => this.#listenerFor(ip, port),
     };
   }
 
@@ -116,7 +120,21 @@ class Engine implements ProxyEngine {
       this.#retire(runtime);
       this.#log.info({ listener: name }, 'listener removed');
     }
+    const byAddress = new Map<string, ListenerRuntime>();
+    for (const { runtime } of this.#listeners.values()) {
+      const a = runtime.address ?? runtime.config.address; // port 0 resolved to the bound port
+      byAddress.set(addressKey(a.host, a.port), runtime);
+    }
+    this.#byAddress = byAddress;
     this.#snapshot = snapshot;
+  }
+
+  /** Envoy's handoff target: the listener on exactly ip:port, else the wildcard listener on the port (IPv4 also tries [::]). */
+  #listenerFor(ip: string, port: number): ListenerRuntime | undefined {
+    const exact = this.#byAddress.get(addressKey(ip, port));
+    if (exact !== undefined) return exact;
+    if (isIPv6(ip)) return this.#byAddress.get(`::|${port}`);
+    return this.#byAddress.get(`0.0.0.0|${port}`) ?? this.#byAddress.get(`::|${port}`);
   }
 
   #retire(runtime: ListenerRuntime): void {
@@ -168,5 +186,11 @@ class Engine implements ProxyEngine {
 }
 
 function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
-  return a.address.host === b.address.host && a.address.port === b.address.port;
+  return a.address.host === b.address.host && a.address.port === b.address.port && (a.bindToPort !== false) === (b.bindToPort !== false);
+}
+
+/** "address|port" with IPv6 in its canonical text form, so "0:0::1" and "::1" are one key. */
+function addressKey(host: string, port: number): string {
+  if (!isIPv6(host)) return `${host}|${port}`;
+  try { return `${new SocketAddress({ address: host, family: 'ipv6' }).address}|${port}`; } catch { return `${host}|${port}`; }
 }

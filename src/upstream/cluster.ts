@@ -5,6 +5,7 @@ import { clusterKey, poolKey, stableStringify } from './config-key.ts';
 import { DnsResolver } from './dns-resolver.ts';
 import { HostSet, specsFromLoadAssignment, type HostSpec } from './host-set.ts';
 import { createLoadBalancer } from './load-balancer/index.ts';
+import { DEFAULT_ORIGINAL_DST, OriginalDstHosts } from './original-dst.ts';
 import type { AttemptOutcome, Host, HostPool, LbContext, LoadBalancer, PoolFactory, UpstreamCluster, UpstreamStatsSink } from './types.ts';
 
 export interface ClusterLogger {
@@ -34,6 +35,9 @@ export class Cluster implements UpstreamCluster {
   private closed = false;
   /** Outlier detection and active health checks (they set the hosts' ejected / failedActiveHc flags). */
   readonly health: ClusterHealth;
+  /** ORIGINAL_DST: hosts made per original destination (null for other types). */
+  private originalDst: OriginalDstHosts | null = null;
+  private readonly stats: UpstreamStatsSink | undefined;
 
   constructor(config: ClusterConfig, poolFactory: PoolFactory, logger?: ClusterLogger, key = clusterKey(config), stats?: UpstreamStatsSink) {
     this.name = config.name;
@@ -42,6 +46,7 @@ export class Cluster implements UpstreamCluster {
     this.poolsKey = poolKey(config);
     this.poolFactory = poolFactory;
     this.logger = logger;
+    this.stats = stats;
     this.lb = createLoadBalancer(config, []);
     this.health = new ClusterHealth({ cluster: config.name, stats, hosts: () => this.hostSet.all(), onChange: () => this.refreshHealth() });
     this.health.configure(config);
@@ -49,11 +54,12 @@ export class Cluster implements UpstreamCluster {
   }
 
   hosts(): readonly Host[] {
-    return this.hostSet.all();
+    return this.originalDst !== null ? this.originalDst.all() : this.hostSet.all();
   }
 
   chooseHost(ctx: LbContext): Host | null {
-    return this.lb.choose(ctx);
+    const od = this.originalDst;
+    return od !== null ? od.choose(ctx) : this.lb.choose(ctx);
   }
 
   reportOutcome(host: Host, outcome: AttemptOutcome): void {
@@ -68,7 +74,7 @@ export class Cluster implements UpstreamCluster {
     const existing = this.pools.get(host);
     if (existing) return existing;
     const pool = this.poolFactory(host, this.config);
-    if (this.closed || !this.hostSet.has(host)) {
+    if (this.closed || !(this.hostSet.has(host) || this.originalDst?.has(host) === true)) {
       // The host (or cluster) went away after it was chosen: serve this request, then drain the pool.
       this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.closePool(pool)));
       return pool;
@@ -108,6 +114,8 @@ export class Cluster implements UpstreamCluster {
     this.health.stop();
     this.resolver?.stop();
     this.resolver = null;
+    this.originalDst?.close();
+    this.originalDst = null;
     for (const pool of this.pools.values()) this.closePool(pool);
     this.pools.clear();
     while (this.closing.size > 0) await Promise.all(this.closing);
@@ -118,6 +126,10 @@ export class Cluster implements UpstreamCluster {
     this.resolver = null;
     this.readyPromise = Promise.resolve();
     const config = this.config;
+    if (config.type !== 'ORIGINAL_DST' && this.originalDst !== null) {
+      this.originalDst.close();
+      this.originalDst = null;
+    }
     switch (config.type) {
       case 'STATIC':
         this.applySpecs(specsFromLoadAssignment(config.loadAssignment), true);
@@ -140,10 +152,32 @@ export class Cluster implements UpstreamCluster {
         break;
       }
       case 'ORIGINAL_DST':
-        // TODO: ORIGINAL_DST hosts are created per connection from the original destination; not implemented.
         this.applySpecs([], true);
+        (this.originalDst ??= this.createOriginalDst()).configure(config.originalDst ?? DEFAULT_ORIGINAL_DST);
         break;
     }
+  }
+
+  private createOriginalDst(): OriginalDstHosts {
+    const invalid = this.stats?.counter('envoy_cluster_original_dst_host_invalid', { envoy_cluster_name: this.name });
+    let warned = false;
+    return new OriginalDstHosts({
+      onRemoved: (host) => {
+        const pool = this.pools.get(host);
+        if (pool) {
+          this.pools.delete(host);
+          this.closePool(pool);
+        }
+      },
+      onInvalidHeader: (value) => {
+        invalid?.inc();
+        // Clients control the header: warn once, count always (original_dst_host_invalid).
+        if (warned) return;
+        warned = true;
+        this.logger?.warn({ cluster: this.name, value: value.slice(0, 100) },
+          'invalid original destination header (expected ip:port); using the connection\'s original destination, if any');
+      },
+    });
   }
 
   private applySpecs(specs: readonly HostSpec[], forceRebuild: boolean): void {

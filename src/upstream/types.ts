@@ -34,6 +34,17 @@ export interface LbContext {
   readonly hash: number | null;
   /** Hosts to avoid (retry_host_predicate previous_hosts); may be null. */
   readonly avoid: ReadonlySet<Host> | null;
+  /** The downstream connection's local address when original_dst restored it (ORIGINAL_DST clusters connect there). */
+  readonly originalDst?: OriginalDstSource | null;
+  /** The request headers (ORIGINAL_DST with use_http_header reads the destination from one); absent for TCP. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>> | null;
+}
+
+/** Where an ORIGINAL_DST cluster reads a connection's original destination (a DownstreamConnectionInfo is one). */
+export interface OriginalDstSource {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly localAddressRestored?: boolean;
 }
 
 export interface LoadBalancer {

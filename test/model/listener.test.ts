@@ -66,7 +66,7 @@ const cases: readonly Case<Json, ListenerConfig>[] = [
   { name: 'per_connection_buffer_limit_bytes as UInt32Value', input: listener(hcm(), { per_connection_buffer_limit_bytes: { value: 32768 } }), expect: (l) => assert.equal(l.perConnectionBufferLimitBytes, 32768) },
   { name: 'unsupported listener field', input: listener(hcm(), { transparent: true }), errorContains: 'listener "ingress": transparent: transparent is not supported yet' },
   { name: 'unsupported field set to its default is fine', input: listener(hcm(), { transparent: false, bind_to_port: true, stat_prefix: 'x', metadata: { a: 1 } }), expect: (l) => assert.equal(l.name, 'ingress') },
-  { name: 'bind_to_port: false is not supported', input: listener(hcm(), { bind_to_port: false }), errorContains: 'bind_to_port: bind_to_port is not supported yet' },
+  { name: 'bind_to_port: false (reachable by use_original_dst handoff only)', input: listener(hcm(), { bind_to_port: false }), expect: (l) => assert.equal(l.bindToPort, false) },
   { name: 'unknown listener field', input: listener(hcm(), { filterchains: [] }), errorContains: 'listener "ingress": filterchains: unknown field "filterchains" in envoy.config.listener.v3.Listener' },
   {
     name: 'filter_chain_match fields',

@@ -15,7 +15,7 @@ export const loadBalancerFactories: Readonly<Record<LbPolicy, LoadBalancerFactor
   RING_HASH: (hosts, config) => createRingHash(hosts, config.ringHash, config.healthyPanicThreshold),
   // MAGLEV is served by the ring hash: same consistent-hashing contract, different table layout.
   MAGLEV: (hosts, config) => createRingHash(hosts, config.ringHash, config.healthyPanicThreshold),
-  // CLUSTER_PROVIDED (ORIGINAL_DST) has no host list of its own yet.
+  // CLUSTER_PROVIDED: ORIGINAL_DST clusters pick hosts themselves (src/upstream/original-dst.ts); this list stays empty.
   CLUSTER_PROVIDED: (hosts, config) => createRoundRobin(hosts, config.healthyPanicThreshold),
 };
 
