@@ -25,13 +25,9 @@ export function createEngineView(engine: ProxyEngine, o: EngineViewOptions): Adm
     listeners: () => engine.listeners(),
     clusters: () => clusterStatuses(engine.clusters(), engine.current()),
     serverInfo: o.serverInfo,
-    drainListeners: async ({ graceful }) => {
-      o.logger.info({ graceful }, 'admin: drain listeners');
-      if (graceful) {
-        engine.drain(o.drainTimeMs).catch((err: unknown) => o.logger.error({ err }, 'drain failed'));
-      } else {
-        await engine.stopListening();
-      }
+    drainListeners: async ({ graceful, inboundOnly }) => {
+      o.logger.info({ graceful, inboundOnly }, 'admin: drain listeners');
+      await engine.drainListeners({ graceful, inboundOnly });
     },
     quit: () => o.onQuit(),
     setLogLevel: (level) => {

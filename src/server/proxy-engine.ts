@@ -166,6 +166,13 @@ class Engine implements ProxyEngine {
     await Promise.all([...this.#listeners.values()].map(({ runtime }) => runtime.stopListening()));
   }
 
+  async drainListeners(opts: { readonly inboundOnly: boolean; readonly graceful: boolean }): Promise<void> {
+    const chosen = [...this.#listeners.values()].map((l) => l.runtime)
+      .filter((r) => !opts.inboundOnly || r.config.trafficDirection === 'INBOUND');
+    await Promise.all(chosen.map((r) => r.stopListening()));
+    if (opts.graceful) for (const r of chosen) r.drain(true);
+  }
+
   async drain(timeoutMs: number): Promise<void> {
     await this.stopListening();
     const all = [...[...this.#listeners.values()].map((l) => l.runtime), ...this.#retiring];

@@ -23,6 +23,12 @@ export interface ProxyEngine {
   clusters(): readonly UpstreamCluster[];
   /** Stop accepting on every listener (admin /drain_listeners, SIGTERM); existing connections go on until drained. */
   stopListening(): Promise<void>;
+  /**
+   * Admin /drain_listeners: stop accepting on the listeners chosen (INBOUND ones only with `inboundOnly`, by
+   * traffic_direction); `graceful` also asks their clients to go away (Connection: close / GOAWAY, idle connections
+   * closed). Unlike drain(), clusters stay up: the other listeners keep serving and the process does not exit.
+   */
+  drainListeners(opts: { readonly inboundOnly: boolean; readonly graceful: boolean }): Promise<void>;
   /** Drain: stop accepting, ask clients to go away (Connection: close / GOAWAY), wait for in-flight work up to timeoutMs, then close all. */
   drain(timeoutMs: number): Promise<void>;
   /** Number of downstream requests + TCP connections in flight. */

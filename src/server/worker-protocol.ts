@@ -10,7 +10,7 @@ export type QueryKind = 'stats' | 'listeners' | 'clusters' | 'stopListening' | '
 export type ToWorker =
   | { readonly pf: 'start'; readonly doc: unknown; readonly options: ProxyOptions; readonly engineModule?: string; readonly modelModule?: string }
   | { readonly pf: 'query'; readonly id: number; readonly what: QueryKind }
-  | { readonly pf: 'drainListeners'; readonly timeoutMs: number }
+  | { readonly pf: 'drainListeners'; readonly graceful: boolean; readonly inboundOnly: boolean }
   | { readonly pf: 'drain'; readonly timeoutMs: number }
   | { readonly pf: 'logLevel'; readonly level: string };
 

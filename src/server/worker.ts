@@ -113,8 +113,8 @@ async function handle(w: WorkerContext, m: ToWorker): Promise<void> {
       return;
     }
     case 'drainListeners':
-      // Graceful drain without exiting: the worker keeps answering queries; the primary decides when to quit.
-      engine.drain(m.timeoutMs).catch((e: unknown) => logger.error({ err: e }, 'drain failed'));
+      // Drain without exiting: the worker keeps answering queries; the primary decides when to quit.
+      engine.drainListeners({ graceful: m.graceful, inboundOnly: m.inboundOnly }).catch((e: unknown) => logger.error({ err: e }, 'drain failed'));
       return;
     case 'drain':
       await finish(w, m.timeoutMs);

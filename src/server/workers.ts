@@ -148,10 +148,9 @@ export async function runPrimary(ctx: PrimaryContext): Promise<number> {
     },
     clusters: async () => mergeClusterStatuses((await Promise.all(slots.map((s) => ask(s, 'clusters')))).filter(Boolean) as ClusterStatus[][]),
     serverInfo: () => info,
-    drainListeners: async ({ graceful }) => {
-      logger.info({ graceful }, 'admin: drain listeners');
-      if (graceful) for (const s of slots) send(s.worker, { pf: 'drainListeners', timeoutMs: drainTimeMs });
-      else await Promise.all(slots.map((s) => ask(s, 'stopListening')));
+    drainListeners: async ({ graceful, inboundOnly }) => {
+      logger.info({ graceful, inboundOnly }, 'admin: drain listeners');
+      for (const s of slots) send(s.worker, { pf: 'drainListeners', graceful, inboundOnly });
     },
     quit: () => quit.fire('quitquitquit'),
     ...(ctx.xds ? {

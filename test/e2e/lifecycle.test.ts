@@ -119,3 +119,31 @@ test('POST /quitquitquit makes the process exit with code 0', T, async () => {
   const exit = await withTimeout(multi.exited, 30_000, 'pilotfish to exit after /quitquitquit');
   assert.deepEqual(exit, { code: 0, signal: null });
 });
+
+test('POST /drain_listeners?inboundonly&graceful stops only INBOUND listeners; outbound keeps serving and the process stays up', T, async () => {
+  const up = await startHttpEcho('split');
+  upstreams.push(up);
+  const hcm = (statPrefix: string) => httpConnectionManager({
+    statPrefix,
+    virtualHosts: [{ name: 'all', domains: ['*'], routes: [route({ prefix: '/' }, 'backend')] }],
+  });
+  const cfg = bootstrap(
+    [
+      { ...(listener('inbound', [hcm('in')]) as Record<string, unknown>), traffic_direction: 'INBOUND' },
+      { ...(listener('outbound', [hcm('out')]) as Record<string, unknown>), traffic_direction: 'OUTBOUND' },
+    ],
+    [staticCluster('backend', [up.port])],
+  );
+  for (const concurrency of [1, 2]) {
+    const sc = await startSidecar(cfg, { concurrency });
+    sidecars.push(sc);
+    assert.equal((await send(`${sc.url('inbound')}/before`)).status, 200);
+    const res = await send(`${sc.admin}/drain_listeners?inboundonly&graceful`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    await pollUntil(() => refused(sc.port('inbound')), { timeoutMs: 20_000, intervalMs: 50, what: `concurrency ${concurrency}: the inbound listener to refuse connections` });
+    const out = await send(`${sc.url('outbound')}/after`, { headers: { connection: 'close' } });
+    assert.equal(out.status, 200, `concurrency ${concurrency}: the outbound listener still serves after an inbound-only drain`);
+    assert.equal(sc.hasExited(), false);
+    await sc.stop();
+  }
+});
