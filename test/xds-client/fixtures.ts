@@ -112,6 +112,7 @@ export class RecordingEngine implements ProxyEngine {
   listeners(): readonly BoundListener[] { return []; }
   clusters() { return []; }
   async stopListening(): Promise<void> {}
+  async drainListeners(): Promise<void> {}
   async drain(): Promise<void> {}
   inflight(): number { return 0; }
 
