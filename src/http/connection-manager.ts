@@ -12,6 +12,7 @@ import { Http1Codec } from './codec/http1-codec.ts';
 import { Http2Codec } from './codec/http2-codec.ts';
 import { sendLocalReply } from './error-response.ts';
 import type { DownstreamConnectionInfo, DownstreamExchange } from './exchange.ts';
+import { clusterFetcher } from './filters/cluster-fetch.ts';
 import { HttpFilterChain } from './filters/filter-chain.ts';
 import { HcmStats, type StatsSink } from './hcm-stats.ts';
 import { RouteTable } from './route-table.ts';
@@ -54,7 +55,7 @@ export class HttpConnectionManager {
     this.#deps = deps;
     this.#stats = new HcmStats(deps.stats, config.statPrefix);
     this.#table = config.routeConfig === null ? null : new RouteTable(config.routeConfig);
-    this.#chain = HttpFilterChain.create(config, deps.stats);
+    this.#chain = HttpFilterChain.create(config, deps.stats, clusterFetcher(deps.clusters));
     this.#routerDeps = { hcm: config, clusters: deps.clusters, clusterStats: deps.clusterStats };
     this.#tracer = deps.telemetry?.tracer(config, deps.trafficDirection ?? 'UNSPECIFIED') ?? null;
     this.#mesh = deps.telemetry?.http(deps.trafficDirection ?? 'UNSPECIFIED') ?? null;

@@ -78,6 +78,17 @@ export function rbacAccessDenied(policy: string | null): LocalReply {
   return { status: 403, flag: null, body: 'RBAC: access denied', details: `rbac_access_denied_matched_policy[${name}]` };
 }
 
+/**
+ * jwt_authn refusal (Envoy's filter): 401 (403 for a disallowed audience) with the status text as body, no response
+ * flag, details jwt_authn_access_denied{Status_text} and `WWW-Authenticate: Bearer realm="<uri>"` (with
+ * `, error="invalid_token"` unless the token is missing). `strip`: strip_failure_response (no body, no header).
+ */
+export function jwtAuthnDenied(status: number, text: string, details: string, realm: string, missing: boolean, strip: boolean): LocalReply {
+  if (strip) return { status, flag: null, body: '', details };
+  const challenge = `Bearer realm="${realm}"${missing ? '' : ', error="invalid_token"'}`;
+  return { status, flag: null, body: text, details, headers: { 'www-authenticate': challenge } };
+}
+
 export function overflow(): LocalReply {
   return {
     status: 503, flag: 'UO', details: 'upstream_reset_before_response_started{overflow}',

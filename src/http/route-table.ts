@@ -1,5 +1,5 @@
 // Finds the virtual host and route for a request in a compiled RouteConfig, in Envoy's matching order.
-import type { DomainMatcher, Route, RouteConfig, VirtualHost } from '../model/types.ts';
+import type { DomainMatcher, Route, RouteConfig, RouteMatch, VirtualHost } from '../model/types.ts';
 import type { RequestHead } from './exchange.ts';
 import { matchHeader, matchString } from '../matching/string-matcher.ts';
 
@@ -61,14 +61,19 @@ export class RouteTable {
     const path = q === -1 ? head.path : head.path.slice(0, q);
     const query = q === -1 ? null : head.path.slice(q + 1);
     for (const route of vh.routes) {
-      if (routeMatches(route, head, path, query)) return { virtualHost: vh, route };
+      if (routeMatches(route.match, head, path, query)) return { virtualHost: vh, route };
     }
     return null;
   }
 }
 
-function routeMatches(route: Route, head: RequestHead, path: string, query: string | null): boolean {
-  const m = route.match;
+/** Whether a request matches a RouteMatch outside a route table (jwt_authn rules). */
+export function requestMatches(m: RouteMatch, head: RequestHead): boolean {
+  const q = head.path.indexOf('?');
+  return routeMatches(m, head, q === -1 ? head.path : head.path.slice(0, q), q === -1 ? null : head.path.slice(q + 1));
+}
+
+function routeMatches(m: RouteMatch, head: RequestHead, path: string, query: string | null): boolean {
   switch (m.pathKind) {
     case 'prefix':
       if (m.caseSensitive ? !path.startsWith(m.pathValue) : !path.toLowerCase().startsWith(m.pathValue.toLowerCase())) return false;

@@ -4,6 +4,7 @@ import { matchHeader, matchString } from '../matching/string-matcher.ts';
 import type { HeaderMatcher, StringMatcher } from '../model/types.ts';
 import type { DownstreamConnectionInfo, RequestHead } from '../http/exchange.ts';
 import { headerValue } from '../http/route-table.ts';
+import { metadataMatches, type DynamicMetadata, type MetadataMatcher } from './metadata-matcher.ts';
 
 export type RbacAction = 'ALLOW' | 'DENY' | 'LOG';
 
@@ -38,7 +39,9 @@ export type RbacRule =
   /** The physical peer address (source_ip and direct_remote_ip). */
   | { readonly kind: 'direct_remote_ip'; readonly range: IpRange }
   /** The downstream remote address, which x-forwarded-for may set (remote_ip). */
-  | { readonly kind: 'remote_ip'; readonly range: IpRange };
+  | { readonly kind: 'remote_ip'; readonly range: IpRange }
+  /** Dynamic metadata set by earlier filters (metadata, sourced_metadata DYNAMIC): e.g. a JWT payload from jwt_authn. */
+  | { readonly kind: 'metadata'; readonly matcher: MetadataMatcher };
 
 export interface RbacPolicy {
   readonly name: string;
@@ -59,6 +62,8 @@ export interface RbacRequest {
   readonly head: RequestHead;
   readonly connection: DownstreamConnectionInfo;
   remoteIp(): string;
+  /** The request's dynamic metadata so far (filter namespace → fields); absent means none. */
+  readonly dynamicMetadata?: DynamicMetadata | null;
 }
 
 export interface RbacDecision {
@@ -130,6 +135,7 @@ export function ruleMatches(rule: RbacRule, r: RbacRequest): boolean {
     case 'authenticated': return authenticatedMatches(r.connection, rule.principalName);
     case 'direct_remote_ip': return inRange(rule.range, r.connection.remoteAddress);
     case 'remote_ip': return inRange(rule.range, r.remoteIp());
+    case 'metadata': return metadataMatches(rule.matcher, r.dynamicMetadata);
   }
 }
 

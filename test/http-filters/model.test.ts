@@ -11,10 +11,10 @@ const LRL_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.local_rateli
 const P = 'listener "ingress": filter_chains[0].filters[0].typed_config';
 const routes = (extra: Record<string, unknown>) => ({ name: 'rc', virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'backend' }, ...extra }] }] });
 
-test('the registry lists fault, local_ratelimit, rbac and the router (last, terminal)', () => {
+test('the registry lists fault, jwt_authn, local_ratelimit, oauth2, rbac and the router (last, terminal)', () => {
   assert.deepEqual(KNOWN_HTTP_FILTERS.map((f) => [f.names[0], f.terminal]), [
-    ['envoy.filters.http.fault', false], ['envoy.filters.http.local_ratelimit', false], ['envoy.filters.http.rbac', false],
-    ['envoy.filters.http.router', true],
+    ['envoy.filters.http.fault', false], ['envoy.filters.http.jwt_authn', false], ['envoy.filters.http.local_ratelimit', false],
+    ['envoy.filters.http.oauth2', false], ['envoy.filters.http.rbac', false], ['envoy.filters.http.router', true],
   ]);
 });
 

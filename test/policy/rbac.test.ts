@@ -33,6 +33,8 @@ interface ReqOptions {
   sni?: string | null;
   /** What remoteIp() returns (default: the peer). */
   remoteIp?: string;
+  /** Dynamic metadata of earlier filters. */
+  md?: Record<string, Record<string, unknown>>;
 }
 
 function cert(o: ReqOptions): PeerCertificateInfo {
@@ -49,7 +51,18 @@ function req(o: ReqOptions = {}): RbacRequest {
   const head: RequestHead = {
     method: o.method ?? 'GET', scheme: tls ? 'https' : 'http', authority: 'shop.local', path: o.path ?? '/', headers: o.headers ?? {}, protocol: 'HTTP/1.1',
   };
-  return { head, connection, remoteIp: () => o.remoteIp ?? connection.remoteAddress };
+  return { head, connection, remoteIp: () => o.remoteIp ?? connection.remoteAddress, dynamicMetadata: o.md ?? null };
+}
+
+/** What jwt_authn leaves with payload_in_metadata: payload. */
+const JWT_MD = {
+  'envoy.filters.http.jwt_authn': {
+    payload: { iss: 'https://idp.example', sub: 'alice', groups: ['dev', 'admins'], org: { tenant: 't1' }, email_verified: true, level: 3, nothing: null },
+  },
+};
+
+function jwtMd(path: string[], value: object): { metadata: object } {
+  return { metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: 'payload' }, ...path.map((key) => ({ key }))], value } };
 }
 
 function config(raw: object, perRoute = false): RbacFilterConfig {
@@ -112,6 +125,21 @@ describe('principals', () => {
     ['and_ids: one fails', { and_ids: { ids: [exact(FRONTEND), { direct_remote_ip: { address_prefix: '10.0.0.0', prefix_len: 8 } }] } }, { uris: [FRONTEND], remote: '192.168.0.1' }, false],
     ['or_ids: either', { or_ids: { ids: [exact(FRONTEND), exact(CART)] } }, { uris: [CART] }, true],
     ['or_ids: neither', { or_ids: { ids: [exact(FRONTEND), exact(CART)] } }, { uris: [BILLING] }, false],
+    ['metadata: groups list has admins', jwtMd(['groups'], { list_match: { one_of: { string_match: { exact: 'admins' } } } }), { md: JWT_MD }, true],
+    ['metadata: groups list lacks root', jwtMd(['groups'], { list_match: { one_of: { string_match: { exact: 'root' } } } }), { md: JWT_MD }, false],
+    ['metadata: nested string (iss)', jwtMd(['iss'], { string_match: { prefix: 'https://idp' } }), { md: JWT_MD }, true],
+    ['metadata: deeper path', jwtMd(['org', 'tenant'], { string_match: { exact: 't1' } }), { md: JWT_MD }, true],
+    ['metadata: no metadata at all', jwtMd(['sub'], { present_match: true }), {}, false],
+    ['metadata: present', jwtMd(['sub'], { present_match: true }), { md: JWT_MD }, true],
+    ['metadata: present_match false never matches', jwtMd(['nope'], { present_match: false }), { md: JWT_MD }, false],
+    ['metadata: invert', { metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: 'payload' }, { key: 'sub' }], value: { string_match: { exact: 'bob' } }, invert: true } }, { md: JWT_MD }, true],
+    ['metadata: bool', jwtMd(['email_verified'], { bool_match: true }), { md: JWT_MD }, true],
+    ['metadata: double range', jwtMd(['level'], { double_match: { range: { start: 1, end: 5 } } }), { md: JWT_MD }, true],
+    ['metadata: double exact misses', jwtMd(['level'], { double_match: { exact: 4 } }), { md: JWT_MD }, false],
+    ['metadata: null', jwtMd(['nothing'], { null_match: {} }), { md: JWT_MD }, true],
+    ['metadata: or_match', jwtMd(['sub'], { or_match: { value_matchers: [{ string_match: { exact: 'bob' } }, { string_match: { exact: 'alice' } }] } }), { md: JWT_MD }, true],
+    ['metadata: another filter namespace', { metadata: { filter: 'other', path: [{ key: 'payload' }], value: { present_match: true } } }, { md: JWT_MD }, false],
+    ['sourced_metadata (DYNAMIC)', { sourced_metadata: { metadata_matcher: jwtMd(['sub'], { string_match: { exact: 'alice' } }).metadata } }, { md: JWT_MD }, true],
   ];
   for (const [name, p, o, want] of cases) {
     test(name, () => assert.equal(ruleMatches(principal(p), req(o)), want));
@@ -153,6 +181,8 @@ describe('permissions', () => {
     ['nested: GET and not (/admin or port 9000)', {
       and_rules: { rules: [method('GET'), { not_rule: { or_rules: { rules: [{ url_path: { path: { prefix: '/admin' } } }, { destination_port: 9000 }] } } }] },
     }, { method: 'GET', path: '/x', localPort: 8080 }, true],
+    ['metadata in a permission: DELETE by an admin', { and_rules: { rules: [method('DELETE'), jwtMd(['groups'], { list_match: { one_of: { string_match: { exact: 'admins' } } } })] } }, { method: 'DELETE', md: JWT_MD }, true],
+    ['metadata in a permission: no metadata', jwtMd(['groups'], { list_match: { one_of: { string_match: { exact: 'admins' } } } }), { method: 'DELETE' }, false],
   ];
   for (const [name, p, o, want] of cases) {
     test(name, () => assert.equal(ruleMatches(permission(p), req(o)), want));
@@ -243,7 +273,10 @@ describe('filter configs', () => {
     ['a permission with no rule', { rules: { policies: { p: { permissions: [{}], principals: [{ any: true }] } } } }, 'rules.policies.p.permissions[0]', /one of the rule fields is required/],
     ['two rules in one permission', { rules: { policies: { p: { permissions: [{ any: true, destination_port: 80 }], principals: [{ any: true }] } } } }, 'rules.policies.p.permissions[0].destination_port', /only one of/],
     ['any: false', { rules: { policies: { p: { permissions: [{ any: false }], principals: [{ any: true }] } } } }, 'rules.policies.p.permissions[0].any', /must be true/],
-    ['metadata (not supported)', { rules: { policies: { p: { permissions: [{ metadata: { filter: 'x' } }], principals: [{ any: true }] } } } }, 'rules.policies.p.permissions[0].metadata', /not supported yet/],
+    ['metadata without a path', { rules: { policies: { p: { permissions: [{ metadata: { filter: 'x', value: { present_match: true } } }], principals: [{ any: true }] } } } }, 'rules.policies.p.permissions[0].metadata.path', /at least one item/],
+    ['metadata without a value', { rules: { policies: { p: { permissions: [{ any: true }], principals: [{ metadata: { filter: 'x', path: [{ key: 'a' }] } }] } } } }, 'rules.policies.p.principals[0].metadata.value', /is required/],
+    ['sourced_metadata from the route', { rules: { policies: { p: { permissions: [{ any: true }], principals: [{ sourced_metadata: { metadata_matcher: { filter: 'x', path: [{ key: 'a' }], value: { present_match: true } }, metadata_source: 'ROUTE' } }] } } } }, 'rules.policies.p.principals[0].sourced_metadata.metadata_source', /not supported yet/],
+    ['an or_match with one matcher', { rules: { policies: { p: { permissions: [{ any: true }], principals: [{ metadata: { filter: 'x', path: [{ key: 'a' }], value: { or_match: { value_matchers: [{ bool_match: true }] } } } }] } } } }, 'rules.policies.p.principals[0].metadata.value.or_match.value_matchers', /at least 2 items/],
     ['a CEL condition', { rules: { policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], condition: { const_expr: {} } } } } }, 'rules.policies.p.condition', /not supported yet/],
     ['a bad regex', { rules: { policies: { p: { permissions: [{ any: true }], principals: [{ authenticated: { principal_name: { safe_regex: { regex: '(' } } } }] } } } }, 'rules.policies.p.principals[0].authenticated.principal_name.safe_regex.regex', /invalid regex/],
     ['a bad CIDR address', { rules: { policies: { p: { permissions: [{ destination_ip: { address_prefix: 'ten', prefix_len: 8 } }], principals: [{ any: true }] } } } }, 'rules.policies.p.permissions[0].destination_ip.address_prefix', /not an IP address/],

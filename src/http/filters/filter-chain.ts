@@ -6,6 +6,7 @@ import type { ActiveRequest } from '../active-request.ts';
 import { isGrpcRequest } from '../error-response.ts';
 import type { StatsSink } from '../hcm-stats.ts';
 import type { RouteMatchResult } from '../route-table.ts';
+import { NO_CLUSTER_FETCH, type ClusterFetch } from './cluster-fetch.ts';
 import type { FilterRequest, FilterStatus, HttpFilter, HttpFilterFactory } from './http-filter.ts';
 import { compileHttpFilterConfig, FILTER_CONFIG_MESSAGE, findHttpFilterFactory } from './registry.ts';
 
@@ -52,14 +53,14 @@ export class HttpFilterChain {
   }
 
   /** Compiles the non-terminal filters of an HCM once; null when there are none (the router runs directly). */
-  static create(hcm: HttpConnectionManagerConfig, stats: StatsSink): HttpFilterChain | null {
+  static create(hcm: HttpConnectionManagerConfig, stats: StatsSink, fetch: ClusterFetch = NO_CLUSTER_FETCH): HttpFilterChain | null {
     const entries: Entry[] = [];
     for (const f of hcm.httpFilters) {
       const factory = findHttpFilterFactory(f.name, f.typeUrl);
       if (factory === undefined || factory.terminal) continue;
       const config = compileHttpFilterConfig(factory, f.config, false);
       if (config === null) throw new Error(`HTTP filter ${f.name}: invalid typed_config (the model should have rejected it)`);
-      const filter = factory.create(config, { hcm, stats, name: f.name });
+      const filter = factory.create(config, { hcm, stats, name: f.name, fetch });
       if (filter !== null) entries.push({ name: f.name, factory, filter, disabled: f.disabled, perRoute: new WeakMap() });
     }
     return entries.length === 0 ? null : new HttpFilterChain(entries);

@@ -6,6 +6,7 @@ import { sendLocalReply, type LocalReply } from '../error-response.ts';
 import type { HeaderRecord } from '../exchange.ts';
 import type { StatsSink } from '../hcm-stats.ts';
 import type { RouteMatchResult } from '../route-table.ts';
+import type { ClusterFetch } from './cluster-fetch.ts';
 
 /** 'continue': next filter (then the router); 'stop': the filter answered (or reset) the request and finished it. */
 export type FilterStatus = 'continue' | 'stop';
@@ -35,6 +36,8 @@ export interface FilterFactoryContext {
   readonly stats: StatsSink;
   /** The filter's name in http_filters (the typed_per_filter_config key). */
   readonly name: string;
+  /** HTTP requests through a named cluster (JWKS, token endpoints), Envoy's http_uri. */
+  readonly fetch: ClusterFetch;
 }
 
 /** One filter type, registered in registry.ts by the proto message of its typed_config. */

@@ -4,6 +4,7 @@ import { CIDR_RANGE, HEADER_MATCHER } from '../../model/fields-common.ts';
 import { compileHeaderMatcher, compileStringMatcher } from '../../model/matchers.ts';
 import { Msg, type MessageTable } from '../../model/proto-message.ts';
 import { messageNameOf } from '../../model/typed-config.ts';
+import { compileMetadataMatcher, compileSourcedMetadata } from './rbac-metadata.ts';
 import { ipRange, type IpRange, type RbacAction, type RbacEngine, type RbacPolicy, type RbacRule } from '../../policy/rbac.ts';
 
 export const HTTP_RBAC: MessageTable = {
@@ -38,8 +39,8 @@ const PERMISSION: MessageTable = {
   message: 'envoy.config.rbac.v3.Permission',
   fields: {
     and_rules: 'ok', or_rules: 'ok', any: 'ok', header: 'ok', url_path: 'ok', destination_ip: 'ok', destination_port: 'ok',
-    destination_port_range: 'ok', not_rule: 'ok', requested_server_name: 'ok',
-    metadata: 'unsupported', matcher: 'unsupported', uri_template: 'unsupported', sourced_metadata: 'unsupported',
+    destination_port_range: 'ok', not_rule: 'ok', requested_server_name: 'ok', metadata: 'ok', sourced_metadata: 'ok',
+    matcher: 'unsupported', uri_template: 'unsupported',
   },
 };
 
@@ -49,8 +50,8 @@ const PRINCIPAL: MessageTable = {
   message: 'envoy.config.rbac.v3.Principal',
   fields: {
     and_ids: 'ok', or_ids: 'ok', any: 'ok', authenticated: 'ok', source_ip: 'ok', direct_remote_ip: 'ok', remote_ip: 'ok',
-    header: 'ok', url_path: 'ok', not_id: 'ok',
-    metadata: 'unsupported', filter_state: 'unsupported', sourced_metadata: 'unsupported', custom: 'unsupported',
+    header: 'ok', url_path: 'ok', not_id: 'ok', metadata: 'ok', sourced_metadata: 'ok',
+    filter_state: 'unsupported', custom: 'unsupported',
   },
 };
 
@@ -79,11 +80,12 @@ const ANY: RbacRule = Object.freeze({ kind: 'any' });
 
 const PERMISSION_RULES = [
   'and_rules', 'or_rules', 'any', 'header', 'url_path', 'destination_ip', 'destination_port', 'destination_port_range',
-  'not_rule', 'requested_server_name',
+  'not_rule', 'requested_server_name', 'metadata', 'sourced_metadata',
 ] as const;
 
 const PRINCIPAL_IDS = [
   'and_ids', 'or_ids', 'any', 'authenticated', 'source_ip', 'direct_remote_ip', 'remote_ip', 'header', 'url_path', 'not_id',
+  'metadata', 'sourced_metadata',
 ] as const;
 
 /** Opens a Permission/Principal; null without a second error when the only field set was rejected (e.g. metadata). */
@@ -199,7 +201,15 @@ function compilePermission(m: Msg): RbacRule | null {
       const matcher = compileStringMatcher(m, 'requested_server_name');
       return matcher === null ? null : { kind: 'requested_server_name', matcher };
     }
+    case 'metadata':
+    case 'sourced_metadata': return compileMetadataRule(m, which);
   }
+}
+
+/** metadata (MetadataMatcher) or sourced_metadata (DYNAMIC) over the request's dynamic metadata. */
+function compileMetadataRule(m: Msg, which: 'metadata' | 'sourced_metadata'): RbacRule | null {
+  const matcher = which === 'metadata' ? compileMetadataMatcher(m, which) : compileSourcedMetadata(m, which);
+  return matcher === null ? null : { kind: 'metadata', matcher };
 }
 
 function compilePrincipal(m: Msg): RbacRule | null {
@@ -237,6 +247,8 @@ function compilePrincipal(m: Msg): RbacRule | null {
       const rule = n === null ? null : compilePrincipal(n);
       return rule === null ? null : { kind: 'not', rule };
     }
+    case 'metadata':
+    case 'sourced_metadata': return compileMetadataRule(m, which);
   }
 }
 

@@ -2,6 +2,7 @@
 import type { HttpConnectionManagerConfig } from '../../model/types.ts';
 import type { Counter } from '../../observability/types.ts';
 import { sanitizeName } from '../../observability/stats.ts';
+import type { DynamicMetadata } from '../../policy/metadata-matcher.ts';
 import { decide, downstreamRemoteIp, type RbacRequest } from '../../policy/rbac.ts';
 import * as replies from '../error-response.ts';
 import type { DownstreamConnectionInfo, RequestHead } from '../exchange.ts';
@@ -49,12 +50,15 @@ function rbacStats(sink: StatsSink, hcmPrefix: string, config: RbacFilterConfig)
 class RequestFacts implements RbacRequest {
   readonly head: RequestHead;
   readonly connection: DownstreamConnectionInfo;
+  /** Set by earlier filters (jwt_authn's payload_in_metadata), read by metadata principals and permissions. */
+  readonly dynamicMetadata: DynamicMetadata | null;
   readonly #hcm: HttpConnectionManagerConfig;
   #remoteIp: string | null = null;
 
   constructor(r: FilterRequest, hcm: HttpConnectionManagerConfig) {
     this.head = r.req.ex.head;
     this.connection = r.req.ex.connection;
+    this.dynamicMetadata = r.req.dynamicMetadata;
     this.#hcm = hcm;
   }
 

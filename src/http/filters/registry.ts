@@ -4,14 +4,18 @@ import { isPlainObject, Msg, type MessageTable } from '../../model/proto-message
 import { messageNameOf, typeUrlOf } from '../../model/typed-config.ts';
 import { FAULT_FILTER } from './fault-filter.ts';
 import type { FilterConfigIssue, HttpFilterFactory } from './http-filter.ts';
+import { JWT_AUTHN_FILTER } from './jwt-authn-filter.ts';
 import { LOCAL_RATE_LIMIT_FILTER } from './local-rate-limit-filter.ts';
+import { OAUTH2_FILTER } from './oauth2-filter.ts';
 import { RBAC_FILTER } from './rbac-filter.ts';
 import { ROUTER_FILTER } from './router-filter.ts';
 
 /** Add a filter here (and nowhere else): the model accepts its typed_config and the connection manager runs it. */
 export const HTTP_FILTER_FACTORIES: readonly HttpFilterFactory[] = [
   FAULT_FILTER as HttpFilterFactory,
+  JWT_AUTHN_FILTER as HttpFilterFactory,
   LOCAL_RATE_LIMIT_FILTER as HttpFilterFactory,
+  OAUTH2_FILTER as HttpFilterFactory,
   RBAC_FILTER as HttpFilterFactory,
   ROUTER_FILTER as HttpFilterFactory,
 ];
