@@ -14,9 +14,10 @@ export function tunnelUpgrade(req: ActiveRequest, cluster: UpstreamCluster, host
   const authority = typeof headers[':authority'] === 'string' ? headers[':authority'] as string : ex.head.authority;
   delete headers[':authority'];
   const cfg = cluster.config;
+  const bind = cfg.upstreamBindAddress ? { localAddress: cfg.upstreamBindAddress } : {};
   const upstream: net.Socket = cfg.tls
-    ? tls.connect({ host: host.address, port: host.port, ...upstreamTlsOptions(cfg.tls, host, ['http/1.1']) })
-    : net.connect({ host: host.address, port: host.port });
+    ? tls.connect({ host: host.address, port: host.port, ...upstreamTlsOptions(cfg.tls, host, ['http/1.1']), ...bind })
+    : net.connect({ host: host.address, port: host.port, ...bind });
   host.activeRequests++;
   host.rqTotal++;
   let connected = false;

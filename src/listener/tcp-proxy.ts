@@ -41,9 +41,11 @@ function addr(ip: string | undefined, port: number | undefined): string {
 /** Opens a plaintext or TLS connection to the host, both with half-close allowed. */
 function connectUpstream(cluster: UpstreamCluster, host: Host): net.Socket {
   const tlsConfig = cluster.config.tls;
-  if (!tlsConfig) return net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
+  // upstream_bind_config: the connection's source address (e.g. 127.0.0.6, which pilotfish iptables never captures).
+  const localAddress = cluster.config.upstreamBindAddress;
+  if (!tlsConfig) return net.connect({ host: host.address, port: host.port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
   // allowHalfOpen is honoured by tls.connect (passed on to the TLSSocket) though missing from its option type.
-  const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = { ...upstreamTlsOptions(tlsConfig, host), allowHalfOpen: true };
+  const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = { ...upstreamTlsOptions(tlsConfig, host), allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) };
   const socket = tls.connect(options);
   socket.allowHalfOpen = true;
   return socket;

@@ -1,4 +1,5 @@
 // Compiles an Envoy Cluster: discovery type, load balancing, endpoints, protocol, TLS, circuit breakers, DNS settings and health.
+import { isIP } from 'node:net';
 import type { CompileContext } from './compile-context.ts';
 import { compileClusterProtocol } from './cluster-protocol.ts';
 import { compileLoadAssignmentMsg } from './endpoints.ts';
@@ -10,11 +11,13 @@ import {
   CLUSTER_LOAD_ASSIGNMENT,
   EDS_CLUSTER_CONFIG,
   LEAST_REQUEST_LB_CONFIG,
+  BIND_CONFIG,
   ORIGINAL_DST_LB_CONFIG,
   RETRY_BUDGET,
   RING_HASH_LB_CONFIG,
   THRESHOLDS,
 } from './fields-cluster.ts';
+import { SOCKET_ADDRESS } from './fields-common.ts';
 import { Msg } from './proto-message.ts';
 import { compileUpstreamTls } from './tls.ts';
 import type { CircuitBreakerThresholds, ClusterConfig, LoadAssignment, OriginalDstClusterConfig, RetryBudgetConfig } from './types.ts';
@@ -134,6 +137,28 @@ function compileOriginalDst(c: Msg, type: ClusterConfig['type']): OriginalDstClu
   };
 }
 
+/**
+ * upstream_bind_config.source_address: the local IP upstream connections bind to, as Envoy's BindConfig (the port must
+ * be 0 — each connection gets an ephemeral port). Null when absent or invalid (errors reported).
+ */
+function compileUpstreamBind(c: Msg): string | null {
+  const b = c.msg('upstream_bind_config', BIND_CONFIG);
+  if (b === null) return null;
+  const s = b.msg('source_address', SOCKET_ADDRESS);
+  if (s === null) {
+    b.error('source_address', 'is required');
+    return null;
+  }
+  const address = s.requiredStr('address');
+  const port = s.uint('port_value', 0, 0, 65535);
+  if (port !== 0) s.error('port_value', `must be 0 (a fixed source port for every upstream connection is not supported), got ${port}`);
+  if (address !== '' && isIP(address) === 0) {
+    s.error('address', `${JSON.stringify(address)} is not an IP address`);
+    return null;
+  }
+  return address !== '' && port === 0 ? address : null;
+}
+
 /** A Cluster message at the root of `ctx`'s resource; null after reporting errors. */
 export function compileClusterValue(ctx: CompileContext, value: unknown): ClusterConfig | null {
   const c = Msg.open(ctx, '', value, CLUSTER);
@@ -160,6 +185,7 @@ export function compileClusterValue(ctx: CompileContext, value: unknown): Cluste
   const tls = compileUpstreamTls(c);
   const protocol = compileClusterProtocol(c, tls != null);
   const originalDst = compileOriginalDst(c, type);
+  const bindAddress = compileUpstreamBind(c);
   const cluster: ClusterConfig = {
     name,
     type,
@@ -184,6 +210,7 @@ export function compileClusterValue(ctx: CompileContext, value: unknown): Cluste
     healthChecks: compileHealthChecks(c, protocol.protocol !== 'http1'),
     healthyPanicThreshold: compileHealthyPanicThreshold(c),
     ...(originalDst !== null ? { originalDst } : {}),
+    ...(bindAddress !== null ? { upstreamBindAddress: bindAddress } : {}),
   };
   return ctx.errors.length > before ? null : cluster;
 }

@@ -34,7 +34,7 @@ export const CLUSTER: MessageTable = {
     wait_for_warm_on_init: 'ignore',
     outlier_detection: 'ok',
     cleanup_interval: 'ok',
-    upstream_bind_config: 'unsupported',
+    upstream_bind_config: 'ok', // source_address only (see BIND_CONFIG)
     lb_subset_config: 'unsupported',
     ring_hash_lb_config: 'ok',
     maglev_lb_config: 'unsupported',
@@ -58,6 +58,19 @@ export const CLUSTER: MessageTable = {
     preconnect_policy: 'ignore',
     connection_pool_per_downstream_connection: 'unsupported',
     dns_jitter: 'ignore',
+  },
+};
+
+/** Cluster.upstream_bind_config: the local address upstream connections bind to (Istio's 127.0.0.6 inbound passthrough). */
+export const BIND_CONFIG: MessageTable = {
+  message: 'envoy.config.core.v3.BindConfig',
+  fields: {
+    source_address: 'ok',
+    freebind: 'unsupported',
+    socket_options: 'unsupported',
+    extra_source_addresses: 'unsupported',
+    additional_source_addresses: 'unsupported',
+    local_address_selector: 'unsupported',
   },
 };
 

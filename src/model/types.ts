@@ -473,6 +473,8 @@ export interface ClusterConfig {
   readonly healthyPanicThreshold: number;
   /** ORIGINAL_DST clusters only: original_dst_lb_config and cleanup_interval. */
   readonly originalDst?: OriginalDstClusterConfig;
+  /** upstream_bind_config.source_address.address: the IP every upstream connection binds to (port chosen by the kernel); absent: any. */
+  readonly upstreamBindAddress?: string;
 }
 
 /** How an ORIGINAL_DST cluster finds its host per connection or request, and how long idle hosts live. */

@@ -78,6 +78,7 @@ export class Http1Prober implements Prober {
         headers,
         agent: this.#agent ?? false,
         ...(tls ? upstreamTlsOptions(tls, this.#host, ['http/1.1']) : {}),
+        ...(this.#cluster.upstreamBindAddress ? { localAddress: this.#cluster.upstreamBindAddress } : {}),
       };
       req = (tls ? https : http).request(opts, (res) => {
         const body = new BodyPrefix(hc.receive.length > 0 ? hc.responseBufferSize : 0);
@@ -99,7 +100,8 @@ export class Http1Prober implements Prober {
 export function connectH2(host: Host, cluster: ClusterConfig): http2.ClientHttp2Session {
   const tls = cluster.tls;
   const hostPart = host.address.includes(':') ? `[${host.address}]` : host.address;
-  const session = http2.connect(`${tls ? 'https' : 'http'}://${hostPart}:${host.port}`, tls ? upstreamTlsOptions(tls, host, ['h2']) : {});
+  const bind = cluster.upstreamBindAddress ? { localAddress: cluster.upstreamBindAddress } : {};
+  const session = http2.connect(`${tls ? 'https' : 'http'}://${hostPart}:${host.port}`, { ...(tls ? upstreamTlsOptions(tls, host, ['h2']) : {}), ...bind });
   session.on('error', () => { /* reported by the stream */ });
   session.unref();
   return session;

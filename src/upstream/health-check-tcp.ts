@@ -70,7 +70,8 @@ export class TcpProber implements Prober {
 
   #connect(): net.Socket {
     const t = this.#cluster.tls;
-    const s = t ? tls.connect(upstreamTlsOptions(t, this.#host)) : net.connect({ host: this.#host.address, port: this.#host.port });
+    const bind = this.#cluster.upstreamBindAddress ? { localAddress: this.#cluster.upstreamBindAddress } : {};
+    const s = t ? tls.connect({ ...upstreamTlsOptions(t, this.#host), ...bind }) : net.connect({ host: this.#host.address, port: this.#host.port, ...bind });
     s.on('error', () => { /* reported by the check */ });
     s.unref();
     return s;

@@ -30,6 +30,7 @@ export class Http1Pool implements HttpHostPool {
       maxRequestsPerClient: cluster.maxRequestsPerConnection || undefined,
       connect: tls ? upstreamConnector(tls, host, ['http/1.1'], cluster.connectTimeoutMs) : { timeout: cluster.connectTimeoutMs },
       maxHeaderSize: 96 * 1024,
+      ...(cluster.upstreamBindAddress ? { localAddress: cluster.upstreamBindAddress } : {}),
     });
     this.#maxConnections = cluster.circuitBreakers.maxConnections;
     const count = clusterConnections(cluster.name);

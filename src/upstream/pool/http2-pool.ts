@@ -35,6 +35,7 @@ export class Http2Pool implements HttpHostPool {
         enablePush: false,
       },
       maxSessionMemory: 64,
+      ...(this.#cluster.upstreamBindAddress ? { localAddress: this.#cluster.upstreamBindAddress } : {}),
     });
     this.#session = session;
     let connected = false;
