@@ -5,13 +5,15 @@ import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { PaymentsClient } from './apps/payments-proto.ts';
-import { NAMESPACE, SERVICES, type MeshPorts, type ServiceName } from './mesh-config.ts';
+import { GATEWAY_SERVICE_ACCOUNT, NAMESPACE, SERVICES, type MeshPorts, type ServiceName } from './mesh-config.ts';
 
 /** Where the control plane keeps its CA (`--ca-dir`, `--token-file`) and where each sidecar's token is. */
 export interface DemoCredentials {
   readonly caDir: string;
   readonly tokenFile: string;
   readonly sidecarTokens: Readonly<Record<ServiceName, string>>;
+  /** The gateway's token file (identity spiffe://cluster.local/ns/default/sa/gateway). */
+  readonly gatewayToken: string;
 }
 
 /** The SPIFFE ID of a demo service (service account = service name, trust domain cluster.local). */
@@ -34,9 +36,13 @@ export function writeDemoCredentials(dir: string): DemoCredentials {
     fs.writeFileSync(sidecarTokens[s], tokens[s], { mode: 0o600 });
   }
   const lines = SERVICES.map((s) => `${JSON.stringify(tokens[s])}: { namespace: ${JSON.stringify(NAMESPACE)}, serviceAccount: ${JSON.stringify(s)} }`);
+  const gw = randomBytes(24).toString('base64url');
+  const gatewayToken = path.join(dir, 'gateway.token');
+  fs.writeFileSync(gatewayToken, gw, { mode: 0o600 });
+  lines.push(`${JSON.stringify(gw)}: { namespace: ${JSON.stringify(NAMESPACE)}, serviceAccount: ${JSON.stringify(GATEWAY_SERVICE_ACCOUNT)} }`);
   const tokenFile = path.join(caDir, 'tokens.yaml');
-  fs.writeFileSync(tokenFile, `# Demo workload credentials for the control plane's CA (one token per sidecar).\n${lines.join('\n')}\n`, { mode: 0o600 });
-  return { caDir, tokenFile, sidecarTokens };
+  fs.writeFileSync(tokenFile, `# Demo workload credentials for the control plane's CA (one token per sidecar and the gateway).\n${lines.join('\n')}\n`, { mode: 0o600 });
+  return { caDir, tokenFile, sidecarTokens, gatewayToken };
 }
 
 /** The sidecar's identity agent flags: the CA serves on the control plane's xDS port. */

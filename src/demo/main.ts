@@ -7,9 +7,11 @@ import { stringify } from 'yaml';
 import { killAllNow, logTail, startChild, stopChildren, waitIpcReady, type Child } from './children.ts';
 import { InputWatcher, syncSummary, waitControlPlaneReady } from './control-plane.ts';
 import {
-  appEnv, controlPlaneArgs, DEPENDENCIES, entryUrl, outboundClusterPattern, PORT_SPAN, SERVICES, sidecarBootstrap, statusUrl,
+  appEnv, controlPlaneArgs, DEMO_LOGIN, DEPENDENCIES, entryUrl, gatewayBootstrap, outboundClusterPattern, PORT_SPAN, SERVICES, sidecarBootstrap, statusUrl,
   type MeshPorts, type ServiceName,
 } from './mesh-config.ts';
+import { prepareGateway, type DemoGatewayPlan } from './gateway.ts';
+import { scriptedLogin } from './login-check.ts';
 import {
   certificateLines, demoSpiffeId, identityArgs, paymentsProbe, plaintextProbe, sidecarCertificateLine, writeDemoCredentials, type DemoCredentials,
 } from './identity.ts';
@@ -47,6 +49,7 @@ const apps: Child[] = [];
 const sidecars: Child[] = [];
 const children = (): Child[] => [...(controlPlane ? [controlPlane] : []), ...apps, ...sidecars];
 let client: MeshClient | null = null;
+let gatewayPlan: DemoGatewayPlan | null = null;
 let stopping = false;
 let ticker: NodeJS.Timeout | null = null;
 
@@ -60,6 +63,7 @@ async function shutdown(code: number, why: string): Promise<never> {
     if (ticker) clearInterval(ticker);
     if (why) console.log(why);
     await client?.close().catch(() => {});
+    await gatewayPlan?.idp?.close().catch(() => {});
     const killed = [
       ...await stopChildren(apps, 5000), ...await stopChildren(sidecars, 8000), ...await stopChildren(controlPlane ? [controlPlane] : [], 5000),
     ];
@@ -124,7 +128,8 @@ function meshFiles(): string[] {
 
 async function startControlPlane(dir: string, inputs: readonly string[], ports: MeshPorts, creds: DemoCredentials): Promise<void> {
   const c = startChild('control-plane', CONTROL_PLANE_BIN, controlPlaneArgs(inputs, ports, creds), {
-    env: CHILD_ENV, logPath: path.join(dir, 'logs', 'control-plane.log'), echo: verbose, ipc: false,
+    // The login's client secret and cookie HMAC key go to SDS files here, read by the gateway on the same machine.
+    env: { ...CHILD_ENV, PILOTFISH_SECRET_DIR: path.join(dir, 'secrets') }, logPath: path.join(dir, 'logs', 'control-plane.log'), echo: verbose, ipc: false,
   });
   controlPlane = c;
   await waitControlPlaneReady(c, statusUrl(ports), READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, c));
@@ -155,6 +160,33 @@ async function startSidecars(dir: string, ports: MeshPorts, creds: DemoCredentia
     admins.set(s, await waitSidecarReady(c, addressPath, READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, c)));
   }
   return admins;
+}
+
+/** Starts the gateway proxy (node `gateway: public`, its own identity) and waits until it has frontend's endpoints. */
+async function startGateway(dir: string, ports: MeshPorts, creds: DemoCredentials): Promise<string> {
+  fs.writeFileSync(path.join(dir, 'gateway-proxy.yaml'), stringify(gatewayBootstrap(ports)));
+  const addressPath = path.join(dir, 'gateway.admin-address');
+  const args = ['proxy', '-c', path.join(dir, 'gateway-proxy.yaml'), '--admin-address-path', addressPath, '--concurrency', '1',
+    '--ca-address', `127.0.0.1:${ports.controlPlane.xds}`, '--identity-token-file', creds.gatewayToken];
+  const c = startChild('gateway', PILOTFISH, args, { env: { ...CHILD_ENV, ...traces.env }, logPath: path.join(dir, 'logs', 'gateway.log'), echo: verbose, ipc: false });
+  sidecars.push(c);
+  const admin = await waitSidecarReady(c, addressPath, READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, c));
+  await waitClusterEndpoints(admin, new Map([['frontend', outboundClusterPattern('frontend')]]), READY_TIMEOUT_MS).catch((err: Error) => fail(err.message, c));
+  return admin;
+}
+
+/** The login through the gateway (scripted like a browser): false when it did not reach frontend with the user's headers. */
+async function printLoginProof(plan: DemoGatewayPlan): Promise<boolean> {
+  console.log('\nGateway with an OpenID Connect login (oauth2 + jwt_authn filters from the control plane):');
+  if (!plan.idp) {
+    console.log(`  ${plan.note}`);
+    const r = await new MeshClient(plan.url).sendOne();
+    console.log(`  GET ${plan.url} through the gateway: ${r.error ?? 'HTTP 200 from frontend'}`);
+    return r.error === null;
+  }
+  const r = await scriptedLogin(plan.url, DEMO_LOGIN.user.username, DEMO_LOGIN.user.password);
+  console.log(`  scripted browser login: ${r.ok ? 'OK' : 'FAILED'}: ${r.line}`);
+  return r.ok;
 }
 
 /** A sidecar is ready with its first config; frontend's also needs the endpoints orders and payments announced (EDS). */
@@ -261,11 +293,12 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(dir, 'logs'));
   for (const s of SERVICES) fs.writeFileSync(path.join(dir, `${s}-sidecar.yaml`), stringify(sidecarBootstrap(s, ports)));
   const creds = writeDemoCredentials(dir);
+  gatewayPlan = await prepareGateway(dir, ports);
   const rel = path.relative(process.cwd(), MESH_DIR);
   const meshInputs = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : MESH_DIR;
 
   console.log(`Pilotfish demo mesh on 127.0.0.1, ports ${ports.base}-${ports.base + PORT_SPAN - 1}`);
-  await startControlPlane(dir, inputs, ports, creds);
+  await startControlPlane(dir, [...inputs, gatewayPlan.inputFile], ports, creds);
   console.log(`control plane up: inputs ${meshInputs}${path.sep}{${inputs.map((f) => path.basename(f)).join(',')}}, xDS 127.0.0.1:${ports.controlPlane.xds}, status ${statusUrl(ports)}`);
   console.log(`sidecar bootstraps (node metadata + ADS only): ${dir}/{${SERVICES.map((s) => `${s}-sidecar`).join(',')}}.yaml`);
   await startApps(dir, ports);
@@ -273,6 +306,8 @@ async function main(): Promise<void> {
   console.log(`apps up: frontend :${ports.app.frontend}, orders :${ports.app.orders}, payments (gRPC) :${ports.app.payments}`);
   const admins = await startSidecars(dir, ports, creds);
   console.log(`sidecars ready: ${SERVICES.map((s) => `${s} (admin ${admins.get(s)})`).join(', ')}`);
+  const gatewayAdmin = await startGateway(dir, ports, creds);
+  console.log(`gateway ready: ${gatewayPlan.url} (admin ${gatewayAdmin}, identity spiffe://cluster.local/ns/default/sa/gateway)`);
   for (const c of children()) watchForCrash(c);
   for (const line of await waitMeshWired(admins)) console.log(line);
 
@@ -284,6 +319,7 @@ async function main(): Promise<void> {
   console.log(`  sample response: ${JSON.stringify(summary.sample)}`);
   const xdsOk = await printXdsProof(admins, ports);
   const mtlsOk = await printMtlsProof(ports, summary, admins);
+  const loginOk = await printLoginProof(gatewayPlan);
 
   const status = statusUrl(ports);
   console.log('\nWhere to look:');
@@ -296,10 +332,15 @@ async function main(): Promise<void> {
   }
   console.log(`  logs (control plane, sidecars, apps): ${path.join(dir, 'logs')}/{${children().map((c) => c.name).join(',')}}.log`);
   console.log(`  try it yourself: curl -s ${url} | head -c 400`);
+  if (gatewayPlan.idp) {
+    console.log(`  log in:           open ${gatewayPlan.url} in a browser, sign in as ${DEMO_LOGIN.user.username} / ${DEMO_LOGIN.user.password} (provider ${gatewayPlan.idp.issuer}); ${gatewayPlan.url.replace(/\/$/, '')}${DEMO_LOGIN.signoutPath} signs out`);
+  } else {
+    console.log(`  gateway:          ${gatewayPlan.url} (no login: ${gatewayPlan.note})`);
+  }
   console.log(`  ${traces.note}`);
   if (traces.last !== '') console.log(`    ${traces.finished} finished so far, the last: ${traces.last}`);
 
-  const allOk = summary.succeeded === summary.requests && xdsOk && mtlsOk;
+  const allOk = summary.succeeded === summary.requests && xdsOk && mtlsOk && loginOk;
   if (oneShot) await shutdown(allOk ? 0 : 1, allOk ? '\none-shot mode: done.' : '\none-shot mode: some requests failed, did not go over mTLS, or a sidecar has config that did not come over xDS.');
   await keepRunning(ports, ordersRoute(summary.sample as FrontendBody | null));
 }

@@ -105,7 +105,14 @@ test('demo mesh answers every request through the sidecars (--once)', { skip: SK
   assert.match(out, new RegExp(`frontend sidecar +dynamic listeners inbound\\|${p.inbound.frontend}, outbound; routes outbound;`));
   assert.match(out, new RegExp(`orders sidecar +dynamic listeners inbound\\|${p.inbound.orders};`));
   assert.match(out, new RegExp(`payments sidecar +dynamic listeners inbound\\|${p.inbound.payments};`));
-  assert.match(out, /control plane \/debug\/syncz: 3 sidecars connected, all SYNCED/);
+  assert.match(out, /control plane \/debug\/syncz: 4 sidecars connected, all SYNCED/);
+  // The gateway in front of frontend: with the proxy's oauth2/jwt_authn filters, a scripted browser logs in at the demo's
+  // OpenID provider and frontend sees the user's identity headers; without them, the gateway still reaches frontend.
+  assert.match(out, new RegExp(`gateway ready: http://127\\.0\\.0\\.1:${p.gateway.http}/ \\(admin 127\\.0\\.0\\.1:${p.gateway.admin}, identity spiffe://cluster\\.local/ns/default/sa/gateway\\)`));
+  const login = /scripted browser login: OK: alice logged in through the gateway; frontend saw x-user-sub: alice, x-user-email: alice@example\.com, x-user-groups: \S+/;
+  const noLogin = new RegExp(`the gateway runs without a login\n  GET http://127\\.0\\.0\\.1:${p.gateway.http}/ through the gateway: HTTP 200 from frontend`);
+  assert.ok(login.test(out) || noLogin.test(out), `no gateway login (or plain gateway) proof in:\n${out}`);
+  if (!noLogin.test(out)) assert.match(out, /open http:\/\/127\.0\.0\.1:\d+\/ in a browser, sign in as alice \/ wonderland/);
   assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${p.controlPlane.status}/debug/syncz`));
   assert.match(out, /edit .*orders\.yaml while the demo runs/);
   assert.match(out, /\/config_dump/);
@@ -184,5 +191,5 @@ test('long-running demo: sidecar config comes over xDS, an input edit reaches th
   demo.child.kill('SIGTERM');
   const code = await demo.exited;
   assert.equal(code, 0, demo.output());
-  assert.match(demo.output(), /stopped 7 child processes\./);
+  assert.match(demo.output(), /stopped 8 child processes\./);
 });

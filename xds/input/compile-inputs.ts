@@ -3,6 +3,7 @@ import { portProtocol } from '../translate/names.ts';
 import { contentHash } from '../translate/resource.ts';
 import { loadInputs } from './load-files.ts';
 import { compileMesh } from './mesh.ts';
+import { writeAuthnSecrets } from './authn-secrets.ts';
 import type { InputError, MeshModel } from './types.ts';
 
 export type InputResult =
@@ -14,7 +15,9 @@ export async function compileInputs(paths: readonly string[]): Promise<InputResu
   const result = compileMesh(loaded.docs, loaded.errors);
   if (!result.ok) return { ok: false, errors: result.errors, files: loaded.files };
   const version = contentHash(JSON.stringify(loaded.docs.map((d) => d.value)));
-  return { ok: true, model: result.model, version, files: loaded.files, ignored: result.ignored };
+  // The oauth2 filters read their secrets from SDS files: write the ones the control plane holds before serving.
+  const problems = writeAuthnSecrets(result.model);
+  return { ok: true, model: result.model, version, files: loaded.files, ignored: [...result.ignored, ...problems] };
 }
 
 /** Counts of each kind, for status. */

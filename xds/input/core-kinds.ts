@@ -1,7 +1,7 @@
 // Parses core Kubernetes kinds: v1 Service, discovery.k8s.io/v1 EndpointSlice and v1 Secret (type kubernetes.io/tls).
 import { isIP } from 'node:net';
 import { checkName, Fields } from './doc-reader.ts';
-import type { DocSource, EndpointSlice, Service, ServicePort, SliceEndpoint, SlicePort, TlsSecret } from './types.ts';
+import type { DocSource, EndpointSlice, OpaqueSecret, Service, ServicePort, SliceEndpoint, SlicePort, TlsSecret } from './types.ts';
 
 export interface Meta {
   readonly name: string;
@@ -16,8 +16,8 @@ export function parseService(root: Fields, meta: Meta): Service | undefined {
   root.only(['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   const spec = root.obj('spec', true);
   if (!spec) return undefined;
-  spec.only(['ports', 'selector'], [
-    'type', 'clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'sessionAffinity', 'internalTrafficPolicy',
+  spec.only(['ports', 'selector', 'clusterIP', 'clusterIPs'], [
+    'type', 'ipFamilies', 'ipFamilyPolicy', 'sessionAffinity', 'internalTrafficPolicy',
     'externalTrafficPolicy', 'publishNotReadyAddresses', 'trafficDistribution',
   ]);
   const items = spec.objList('ports', true);
@@ -47,7 +47,37 @@ export function parseService(root: Fields, meta: Meta): Service | undefined {
     if (port !== undefined && targetPort !== undefined) ports.push({ name, port, targetPort, protocol, appProtocol });
   }
   const selector = spec.stringMap('selector');
-  return { name: meta.name, namespace: meta.namespace, ports, selector, src: meta.src };
+  const clusterIPs = parseClusterIPs(spec);
+  return { name: meta.name, namespace: meta.namespace, ports, selector, ...(clusterIPs.length > 0 ? { clusterIPs } : {}), src: meta.src };
+}
+
+/**
+ * spec.clusterIP / spec.clusterIPs as Kubernetes defines them: IP addresses, "None" for a headless Service (no VIP),
+ * clusterIPs[0] equal to clusterIP when both are given, at most one address per family.
+ */
+function parseClusterIPs(spec: Fields): string[] {
+  const single = spec.str('clusterIP');
+  const list = spec.value.clusterIPs === undefined ? [] : spec.strList('clusterIPs');
+  if (single !== undefined && list.length > 0 && list[0] !== single) {
+    spec.error('clusterIPs', `clusterIPs[0] must equal clusterIP ("${single}"), got "${list[0]}"`);
+    return [];
+  }
+  const field = list.length > 0 ? 'clusterIPs' : 'clusterIP';
+  const all = list.length > 0 ? list : single !== undefined && single !== '' ? [single] : [];
+  if (all.includes('None')) {
+    if (all.length > 1) spec.error(field, '"None" (headless) must be the only value');
+    return [];
+  }
+  const families = new Set<number>();
+  const out: string[] = [];
+  all.forEach((ip, i) => {
+    const at = field === 'clusterIPs' ? `clusterIPs[${i}]` : 'clusterIP';
+    const fam = isIP(ip);
+    if (fam === 0) spec.error(at, `"${ip}" is not an IP address (or "None" for a headless Service)`);
+    else if (families.has(fam)) spec.error(at, `a second IPv${fam} address; a Service has at most one per family`);
+    else { families.add(fam); out.push(ip); }
+  });
+  return out;
 }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -98,11 +128,27 @@ function pemField(root: Fields, k: string): string | undefined {
   return Buffer.from(b64, 'base64').toString('utf8');
 }
 
-export function parseSecret(root: Fields, meta: Meta): TlsSecret | undefined {
+/** An Opaque Secret (OIDC client secrets, HMAC keys): every key of `data` (base64) and `stringData`. */
+function parseOpaqueSecret(root: Fields, meta: Meta): OpaqueSecret | undefined {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(root.obj('data')?.value ?? {})) {
+    const v = pemField(root, k);
+    if (v !== undefined) out[k] = v;
+  }
+  const sd = root.obj('stringData');
+  for (const k of Object.keys(sd?.value ?? {})) {
+    const v = sd?.str(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return { name: meta.name, namespace: meta.namespace, data: out, src: meta.src };
+}
+
+export function parseSecret(root: Fields, meta: Meta): TlsSecret | OpaqueSecret | undefined {
   root.only(['apiVersion', 'kind', 'metadata', 'type', 'data', 'stringData'], ['immutable']);
   const type = root.str('type');
+  if (type === undefined || type === 'Opaque') return parseOpaqueSecret(root, meta);
   if (type !== 'kubernetes.io/tls') {
-    root.error('type', `only Secrets of type kubernetes.io/tls are used (gateway certificates), got ${type === undefined ? 'none' : `"${type}"`}`);
+    root.error('type', `only Secrets of type kubernetes.io/tls (gateway certificates) or Opaque (OIDC client secrets) are used, got "${type}"`);
     return undefined;
   }
   const certPem = pemField(root, 'tls.crt');

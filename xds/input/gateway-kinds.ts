@@ -4,6 +4,9 @@ import type { Meta } from './core-kinds.ts';
 import type { BackendRef, Gateway, GatewayListener, HeaderModifier, ParentRef, RouteFilter } from './types.ts';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+/** Gateway API `tls.options` keys (implementation-specific) naming certificate files on the gateway's disk. */
+export const CERT_FILE_OPTION = 'pilotfish.io/certificate-file';
+export const KEY_FILE_OPTION = 'pilotfish.io/private-key-file';
 
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -30,9 +33,21 @@ export function parseGateway(root: Fields, meta: Meta): Gateway | undefined {
     const hostname = l.str('hostname') ?? null;
     if (hostname !== null) checkHostname(l, 'hostname', hostname);
     const certificateRefs: string[] = [];
+    const certificateFiles: { certFile: string; keyFile: string }[] = [];
     const tls = l.obj('tls');
     if (tls) {
-      tls.only(['mode', 'certificateRefs'], ['options', 'frontendValidation']);
+      tls.only(['mode', 'certificateRefs', 'options'], ['frontendValidation']);
+      const opts = tls.stringMap('options');
+      const certFile = opts[CERT_FILE_OPTION];
+      const keyFile = opts[KEY_FILE_OPTION];
+      if ((certFile === undefined) !== (keyFile === undefined)) {
+        tls.error('options', `${CERT_FILE_OPTION} and ${KEY_FILE_OPTION} go together`);
+      } else if (certFile !== undefined && keyFile !== undefined) {
+        for (const [k, v] of [[CERT_FILE_OPTION, certFile], [KEY_FILE_OPTION, keyFile]]) {
+          if (!v.startsWith('/')) tls.error(`options.${k}`, `"${v}" must be an absolute path on the gateway's file system`);
+        }
+        certificateFiles.push({ certFile, keyFile });
+      }
       const mode = tls.oneOf('mode', ['Terminate', 'Passthrough'] as const);
       if (mode === 'Passthrough') tls.error('mode', 'Passthrough is not supported (only Terminate)');
       for (const c of tls.objList('certificateRefs')) {
@@ -45,9 +60,11 @@ export function parseGateway(root: Fields, meta: Meta): Gateway | undefined {
         if (n !== undefined) certificateRefs.push(`${c.str('namespace') ?? meta.namespace}/${n}`);
       }
     }
-    if (protocol === 'HTTPS' && certificateRefs.length === 0) l.error('tls.certificateRefs', 'an HTTPS listener needs at least one certificate reference');
+    if (protocol === 'HTTPS' && certificateRefs.length + certificateFiles.length === 0) {
+      l.error('tls.certificateRefs', `an HTTPS listener needs a certificate: a Secret reference, or files in tls.options ${CERT_FILE_OPTION} / ${KEY_FILE_OPTION}`);
+    }
     if (protocol === 'HTTP' && tls) l.error('tls', 'tls is only allowed on HTTPS listeners');
-    if (name !== undefined && port !== undefined && protocol !== undefined) listeners.push({ name, port, protocol, hostname, certificateRefs });
+    if (name !== undefined && port !== undefined && protocol !== undefined) listeners.push({ name, port, protocol, hostname, certificateRefs, certificateFiles });
   }
   listeners.forEach((l, i) => {
     const clash = listeners.slice(0, i).find((o) => o.port === l.port && (o.protocol !== l.protocol || o.hostname === l.hostname));

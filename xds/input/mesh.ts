@@ -4,10 +4,12 @@ import { parseEndpointSlice, parseSecret, parseService, type Meta } from './core
 import { GATEWAY_GROUP, parseGateway } from './gateway-kinds.ts';
 import { parseGrpcRoute, parseHttpRoute } from './route-kinds.ts';
 import { POLICY_API_VERSION, parseTrafficPolicy } from './policy-kind.ts';
+import { parseRequestAuthentication } from './authn-kind.ts';
+import { checkAuthentications } from './authn-checks.ts';
 import type { RawDoc } from './load-files.ts';
 import {
-  key, type AnyRoute, type DocSource, type EndpointSlice, type Gateway, type InputError, type MeshModel, type Service,
-  type TlsSecret, type TrafficPolicy,
+  key, type AnyRoute, type DocSource, type EndpointSlice, type Gateway, type InputError, type MeshModel, type OpaqueSecret,
+  type RequestAuthentication, type Service, type TlsSecret, type TrafficPolicy,
 } from './types.ts';
 
 export type CompileResult =
@@ -24,6 +26,7 @@ const KINDS: Record<string, { versions: readonly string[]; parse: Parser }> = {
   HTTPRoute: { versions: [`${GATEWAY_GROUP}/v1`, `${GATEWAY_GROUP}/v1beta1`], parse: parseHttpRoute },
   GRPCRoute: { versions: [`${GATEWAY_GROUP}/v1`, `${GATEWAY_GROUP}/v1alpha2`], parse: parseGrpcRoute },
   TrafficPolicy: { versions: [POLICY_API_VERSION], parse: parseTrafficPolicy },
+  RequestAuthentication: { versions: [POLICY_API_VERSION], parse: parseRequestAuthentication },
 };
 
 /** Kinds in our API groups that are accepted and ignored. */
@@ -114,6 +117,9 @@ export function compileMesh(docs: readonly RawDoc[], loadErrors: readonly InputE
   const sliceNames = new Map<string, EndpointSlice>();
   const gateways = new Map<string, Gateway>();
   const secrets = new Map<string, TlsSecret>();
+  const opaqueSecrets = new Map<string, OpaqueSecret>();
+  const authentications: RequestAuthentication[] = [];
+  const authnNames = new Map<string, RequestAuthentication>();
   const routes: AnyRoute[] = [];
   const routeNames = new Map<string, AnyRoute>();
   const policies = new Map<string, TrafficPolicy>();
@@ -134,7 +140,14 @@ export function compileMesh(docs: readonly RawDoc[], loadErrors: readonly InputE
         if (!dup(p, services.get(k))) services.set(k, p.value as Service);
         break;
       case 'Secret':
-        if (!dup(p, secrets.get(k))) secrets.set(k, p.value as TlsSecret);
+        if (dup(p, secrets.get(k) ?? opaqueSecrets.get(k))) break;
+        if ('data' in (p.value as object)) opaqueSecrets.set(k, p.value as OpaqueSecret);
+        else secrets.set(k, p.value as TlsSecret);
+        break;
+      case 'RequestAuthentication':
+        if (dup(p, authnNames.get(k))) break;
+        authnNames.set(k, p.value as RequestAuthentication);
+        authentications.push(p.value as RequestAuthentication);
         break;
       case 'EndpointSlice': {
         const s = p.value as EndpointSlice;
@@ -200,9 +213,10 @@ export function compileMesh(docs: readonly RawDoc[], loadErrors: readonly InputE
     }
   }
   checkRoutes(routes, services, gateways, errors);
+  checkAuthentications({ services, gateways, routes, opaqueSecrets, policies: policyNames }, authentications, errors);
 
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, model: { services, endpointSlices: slices, gateways, secrets, routes, policies }, ignored };
+  return { ok: true, model: { services, endpointSlices: slices, gateways, secrets, routes, policies, opaqueSecrets, authentications }, ignored };
 }
 
 /** One line per error: "file: document N (Kind ns/name): field: message". */

@@ -2,7 +2,7 @@
 import { Fields } from './doc-reader.ts';
 import type { Meta } from './core-kinds.ts';
 import type {
-  Authorization, AuthorizationRule, CircuitBreaker, LoadBalancer, LbPolicyName, MtlsMode, MtlsPolicy, OutlierDetection, RetryPolicy,
+  Authorization, AuthorizationClaim, AuthorizationRule, CircuitBreaker, LoadBalancer, LbPolicyName, MtlsMode, MtlsPolicy, OutlierDetection, RetryPolicy,
   TrafficPolicy,
 } from './types.ts';
 
@@ -133,17 +133,40 @@ function checkList(f: Fields, k: string, list: readonly string[], re: RegExp, wh
   list.forEach((v, i) => { if (!re.test(v)) f.error(`${k}[${i}]`, `"${v}" is not ${what}`); });
 }
 
+/** "<issuer>/<subject>" (split at the last "/"), "<issuer>/*" or "*". */
+const REQUEST_PRINCIPAL = /^(\*|[^\s*]+\/([^\s/*]+|\*))$/;
+const CLAIM_NAME = /^[A-Za-z0-9_:.\-]+$/;
+
+/** `claims: {groups: admins}` or `{groups: [admins, ops]}`: every claim must match one of its values. */
+function parseClaims(s: Fields): AuthorizationClaim[] {
+  const c = s.obj('claims');
+  if (!c) return [];
+  const out: AuthorizationClaim[] = [];
+  for (const [claim, v] of Object.entries(c.value)) {
+    if (!CLAIM_NAME.test(claim)) c.error(claim, `"${claim}" is not a claim name (letters, digits, "_", "-", ".", ":")`);
+    let values: string[] = [];
+    if (typeof v === 'string') values = [v];
+    else if (Array.isArray(v)) values = c.strList(claim);
+    else c.error(claim, 'expected a string or a list of strings');
+    if (values.length === 0 && (typeof v === 'string' || Array.isArray(v))) c.error(claim, 'at least one value is required');
+    if (values.length > 0) out.push({ claim, values });
+  }
+  return out;
+}
+
 function parseRule(r: Fields): AuthorizationRule {
   r.only(['from', 'to']);
   const from = r.objList('from').map((s) => {
-    s.only(['principals', 'serviceAccounts', 'namespaces']);
+    s.only(['principals', 'serviceAccounts', 'namespaces', 'requestPrincipals', 'claims']);
     const principals = s.strList('principals');
     checkList(s, 'principals', principals, PRINCIPAL, 'a SPIFFE ID ("spiffe://<trust-domain>/ns/<ns>/sa/<sa>"), "ns/<ns>/sa/<sa>", "ns/<ns>/*" or "*"');
     const serviceAccounts = s.strList('serviceAccounts');
     checkList(s, 'serviceAccounts', serviceAccounts, SERVICE_ACCOUNT, '"namespace/name", "name" or "namespace/*"');
     const namespaces = s.strList('namespaces');
     checkList(s, 'namespaces', namespaces, NAMESPACE, 'a namespace name or "*"');
-    return { principals, serviceAccounts, namespaces };
+    const requestPrincipals = s.strList('requestPrincipals');
+    checkList(s, 'requestPrincipals', requestPrincipals, REQUEST_PRINCIPAL, '"<issuer>/<subject>", "<issuer>/*" or "*"');
+    return { principals, serviceAccounts, namespaces, requestPrincipals, claims: parseClaims(s) };
   });
   const to = r.objList('to').map((t) => {
     t.only(['methods', 'paths', 'ports', 'headers']);

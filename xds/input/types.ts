@@ -31,6 +31,11 @@ export interface Service {
   readonly namespace: string;
   readonly ports: readonly ServicePort[];
   readonly selector: Readonly<Record<string, string>>;
+  /**
+   * The Service's virtual IPs (spec.clusterIPs, else spec.clusterIP); empty or absent for headless Services ("None") and
+   * Services without one. Captured workloads route calls to <VIP>:<port> to the Service's endpoints.
+   */
+  readonly clusterIPs?: readonly string[];
   readonly src: DocSource;
   /** True when synthesized from a sidecar's announced endpoint (no Service document). */
   readonly synthetic?: boolean;
@@ -64,6 +69,14 @@ export interface TlsSecret {
   readonly src: DocSource;
 }
 
+/** A Secret of type Opaque: its keys and (decoded) values, e.g. an OIDC client secret. */
+export interface OpaqueSecret {
+  readonly name: string;
+  readonly namespace: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly src: DocSource;
+}
+
 export interface GatewayListener {
   readonly name: string;
   readonly port: number;
@@ -71,6 +84,8 @@ export interface GatewayListener {
   readonly hostname: string | null;
   /** Secrets ("namespace/name") holding the certificate for HTTPS listeners. */
   readonly certificateRefs: readonly string[];
+  /** Certificate and key files on the gateway's disk (tls.options pilotfish.io/certificate-file, pilotfish.io/private-key-file). */
+  readonly certificateFiles: readonly { readonly certFile: string; readonly keyFile: string }[];
 }
 
 export interface Gateway {
@@ -216,6 +231,16 @@ export interface AuthorizationSource {
   readonly serviceAccounts: readonly string[];
   /** Peer namespaces ("*": any). */
   readonly namespaces: readonly string[];
+  /** End users by "<issuer>/<subject>", "<issuer>/*" or "*" (any validated token), from the JWT the sidecar validated. */
+  readonly requestPrincipals: readonly string[];
+  /** JWT claims that must all match; each lists alternative values (a list claim matches when it contains one). */
+  readonly claims: readonly AuthorizationClaim[];
+}
+
+/** A claim condition: the claim (top-level name) equals one of `values`, or is a list containing one of them. */
+export interface AuthorizationClaim {
+  readonly claim: string;
+  readonly values: readonly string[];
 }
 
 /** A header condition: exact value, "prefix*", "*suffix", or "*" (present). */
@@ -269,6 +294,71 @@ export interface TrafficPolicy {
   readonly src: DocSource;
 }
 
+/** What a RequestAuthentication applies to: a Gateway (optionally one listener), an HTTPRoute/GRPCRoute, or a Service's sidecar. */
+export interface AuthnTarget {
+  readonly kind: 'Gateway' | 'HTTPRoute' | 'GRPCRoute' | 'Service';
+  readonly name: string;
+  readonly namespace: string;
+  /** Gateway listener name (Gateway targets only), or null for every listener. */
+  readonly sectionName: string | null;
+}
+
+/**
+ * A secret value: a key of an Opaque Secret ("namespace/name"; the control plane writes it to an SDS file in its secret
+ * directory, which the proxy must share), or an Envoy SDS file on the proxy's disk holding a Secret `name` with a generic_secret.
+ */
+export type SecretValue =
+  | { readonly secret: string; readonly key: string }
+  | { readonly file: string; readonly name: string };
+
+export interface JwtProvider {
+  /** Unique per RequestAuthentication; the Envoy provider is named `<namespace>/<policy>/<name>`. */
+  readonly name: string;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly jwksUri: string | null;
+  /** Inline JWKS (JSON text). */
+  readonly jwks: string | null;
+  readonly forwardOriginalToken: boolean;
+  readonly outputClaimToHeaders: readonly { readonly header: string; readonly claim: string }[];
+  /** Where the token is read: header names with a value prefix; default Authorization "Bearer ". */
+  readonly fromHeaders: readonly { readonly name: string; readonly prefix: string }[];
+  readonly fromCookies: readonly string[];
+  /** PEM CA file on the proxy to verify an https JWKS endpoint (default: the system bundle). */
+  readonly caFile: string | null;
+}
+
+export interface OidcLogin {
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly jwksUri: string;
+  readonly endSessionEndpoint: string | null;
+  readonly clientId: string;
+  readonly clientSecret: SecretValue;
+  /** HMAC key for the session cookies; null: generated and kept by the control plane. */
+  readonly hmacSecret: SecretValue | null;
+  readonly redirectPath: string;
+  readonly signoutPath: string;
+  readonly scopes: readonly string[];
+  readonly cookieDomain: string | null;
+  /** Identity headers set from the ID token's claims for the backend (and stripped from client requests). */
+  readonly headers: { readonly subject: string | null; readonly email: string | null; readonly groups: string | null; readonly name: string | null };
+  /** Paths served without a login (exact or "prefix*"). */
+  readonly passThroughPaths: readonly string[];
+  readonly forwardAccessToken: boolean;
+  readonly caFile: string | null;
+}
+
+export interface RequestAuthentication {
+  readonly name: string;
+  readonly namespace: string;
+  readonly targets: readonly AuthnTarget[];
+  readonly jwt: { readonly required: boolean; readonly providers: readonly JwtProvider[] } | null;
+  readonly oidc: OidcLogin | null;
+  readonly src: DocSource;
+}
+
 /** The whole compiled input. Keys of the maps are "namespace/name". */
 export interface MeshModel {
   readonly services: ReadonlyMap<string, Service>;
@@ -279,6 +369,10 @@ export interface MeshModel {
   readonly routes: readonly AnyRoute[];
   /** TrafficPolicies by the "namespace/name" of their target Service. */
   readonly policies: ReadonlyMap<string, TrafficPolicy>;
+  /** Opaque Secrets (OIDC client secrets, HMAC keys). */
+  readonly opaqueSecrets?: ReadonlyMap<string, OpaqueSecret>;
+  /** RequestAuthentications in input order. */
+  readonly authentications?: readonly RequestAuthentication[];
 }
 
 export function key(namespace: string, name: string): string {

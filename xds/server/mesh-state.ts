@@ -1,7 +1,7 @@
 // Holds the last good mesh model plus announced endpoints, and rebuilds the translator (a new generation) when either changes.
 import { EventEmitter } from 'node:events';
 import type { MeshModel } from '../input/types.ts';
-import { MeshView, type Announcement, type MeshSecurity } from '../translate/mesh-view.ts';
+import { MeshView, type Announcement, type MeshSecurity, type OutboundTrafficPolicy } from '../translate/mesh-view.ts';
 import type { Resource, ResourceType } from '../translate/resource.ts';
 import { Translator } from '../translate/snapshot.ts';
 
@@ -30,11 +30,14 @@ export class MeshState extends EventEmitter {
 
   /** Mesh mTLS settings (trust domain, default mode), or null for a plaintext mesh. */
   readonly security: MeshSecurity | null;
+  /** Mesh-wide policy for captured traffic to destinations outside the registry (--outbound-traffic-policy). */
+  readonly outboundTrafficPolicy: OutboundTrafficPolicy;
 
-  constructor(debounceMs = 20, security: MeshSecurity | null = null) {
+  constructor(debounceMs = 20, security: MeshSecurity | null = null, outboundTrafficPolicy: OutboundTrafficPolicy = 'ALLOW_ANY') {
     super();
     this.debounceMs = debounceMs;
     this.security = security;
+    this.outboundTrafficPolicy = outboundTrafficPolicy;
   }
 
   /** Replaces the model (already validated) and rebuilds at once. */
@@ -67,7 +70,7 @@ export class MeshState extends EventEmitter {
     }
     const prev = this.translator;
     this.generation += 1;
-    this.translator = new Translator(new MeshView(this.model, this.announcements.values(), this.security));
+    this.translator = new Translator(new MeshView(this.model, this.announcements.values(), this.security, this.outboundTrafficPolicy));
     this.diff = { CDS: changedNames(prev.all('CDS'), this.translator.all('CDS')), EDS: changedNames(prev.all('EDS'), this.translator.all('EDS')) };
     this.emit('change');
   }

@@ -53,12 +53,40 @@ function namespace(ns: string, td: string): Json {
   return ns === '*' ? ANY_AUTHENTICATED : authenticated({ prefix: `spiffe://${td}/ns/${ns}/` });
 }
 
-/** A `from` entry: its fields all match (and_ids), the entries of a field are alternatives (or_ids). */
+/** Where the sidecar's jwt_authn filter stores a validated token's payload (`payload_in_metadata` of every provider). */
+export const JWT_FILTER = 'envoy.filters.http.jwt_authn';
+export const JWT_PAYLOAD_KEY = 'jwt_payload';
+
+/** A MetadataMatcher principal on one claim of the validated JWT payload. */
+function claimMatcher(claim: string, value: Json): Json {
+  return { metadata: { filter: JWT_FILTER, path: [{ key: JWT_PAYLOAD_KEY }, { key: claim }], value } };
+}
+
+/** The claim equals `v`, or is a list holding `v` (e.g. groups). */
+function claimValue(claim: string, v: string): Json {
+  return anyOf([
+    claimMatcher(claim, { string_match: { exact: v } }),
+    claimMatcher(claim, { list_match: { one_of: { string_match: { exact: v } } } }),
+  ], 'or_ids');
+}
+
+/** "<issuer>/<subject>" (split at the last "/"), "<issuer>/*", or "*" (any validated token: an issuer is present). */
+function requestPrincipal(rp: string): Json {
+  if (rp === '*') return claimMatcher('iss', { present_match: true });
+  const cut = rp.lastIndexOf('/');
+  const iss = claimMatcher('iss', { string_match: { exact: rp.slice(0, cut) } });
+  const sub = rp.slice(cut + 1);
+  return allOf([iss, sub === '*' ? claimMatcher('sub', { present_match: true }) : claimMatcher('sub', { string_match: { exact: sub } })], 'and_ids');
+}
+
+/** A `from` entry: its fields all match (and_ids), the entries of a field are alternatives (or_ids); every claim must match. */
 function sourcePrincipal(s: AuthorizationSource, td: string, policyNs: string): Json {
   const fields: Json[] = [];
   if (s.principals.length > 0) fields.push(anyOf(s.principals.map((p) => principal(p, td)), 'or_ids'));
   if (s.serviceAccounts.length > 0) fields.push(anyOf(s.serviceAccounts.map((sa) => serviceAccount(sa, td, policyNs)), 'or_ids'));
   if (s.namespaces.length > 0) fields.push(anyOf(s.namespaces.map((ns) => namespace(ns, td)), 'or_ids'));
+  if (s.requestPrincipals.length > 0) fields.push(anyOf(s.requestPrincipals.map(requestPrincipal), 'or_ids'));
+  for (const c of s.claims) fields.push(anyOf(c.values.map((v) => claimValue(c.claim, v)), 'or_ids'));
   return allOf(fields, 'and_ids');
 }
 

@@ -6,10 +6,14 @@ import { gatewayListenerName, gatewayRouteName } from './names.ts';
 import { hcm, hcmFilter, socketAddress } from './listeners.ts';
 import { routeEntries, sortEntries } from './routes.ts';
 import type { Json } from './resource.ts';
+import type { AuthnClusters } from './authn.ts';
+import { gatewayAuthn, type HcmAuthn } from './authn-scope.ts';
 
 export interface GatewayResources {
   readonly listeners: Json[];
   readonly routeConfigs: Json[];
+  /** Clusters of the IdP endpoints its authentication fetches from (JWKS, token endpoint). */
+  readonly authnClusters: AuthnClusters;
 }
 
 /** Hostnames a route serves on a listener (Gateway API hostname intersection); empty when they do not overlap. */
@@ -31,7 +35,12 @@ function attachedTo(r: AnyRoute, gwKey: string, l: GatewayListener): boolean {
     && (p.sectionName === null || p.sectionName === l.name) && (p.port === null || p.port === l.port));
 }
 
-function routeConfig(view: MeshView, gwKey: string, name: string, listeners: readonly GatewayListener[], ports: readonly number[]): Json {
+/** The routes attached to any of `listeners`, in name order. */
+function attachedRoutes(view: MeshView, gwKey: string, listeners: readonly GatewayListener[]): AnyRoute[] {
+  return [...(view.gatewayRoutes.get(gwKey) ?? [])].filter((r) => listeners.some((l) => attachedTo(r, gwKey, l)));
+}
+
+function routeConfig(view: MeshView, gwKey: string, name: string, listeners: readonly GatewayListener[], ports: readonly number[], authn: HcmAuthn): Json {
   const byHost = new Map<string, AnyRoute[]>();
   const routes = [...(view.gatewayRoutes.get(gwKey) ?? [])].sort((a, b) => key(a.namespace, a.name).localeCompare(key(b.namespace, b.name)));
   for (const r of routes) {
@@ -46,7 +55,12 @@ function routeConfig(view: MeshView, gwKey: string, name: string, listeners: rea
   }
   const hosts = [...byHost.keys()].sort();
   const virtualHosts = hosts.map((h) => {
-    const entries = byHost.get(h)!.flatMap((r, i) => routeEntries(view, r, { policyService: null, order: i }));
+    const entries = byHost.get(h)!.flatMap((r, i) => {
+      const list = routeEntries(view, r, { policyService: null, order: i });
+      const extra = authn.perRoute(r);
+      if (extra) for (const e of list) e.json.typed_per_filter_config = { ...(e.json.typed_per_filter_config as Json | undefined), ...extra };
+      return list;
+    });
     const domains = h === '*' ? ['*'] : [h, ...ports.map((p) => `${h}:${p}`)];
     return { name: h, domains, routes: sortEntries(entries) };
   });
@@ -54,10 +68,11 @@ function routeConfig(view: MeshView, gwKey: string, name: string, listeners: rea
 }
 
 function tlsSocket(view: MeshView, l: GatewayListener): Json {
-  const certs = l.certificateRefs.flatMap((ref) => {
+  const certs: Json[] = l.certificateRefs.flatMap((ref) => {
     const s = view.model.secrets.get(ref);
     return s ? [{ certificate_chain: { inline_string: s.certPem }, private_key: { inline_string: s.keyPem } }] : [];
   });
+  for (const f of l.certificateFiles) certs.push({ certificate_chain: { filename: f.certFile }, private_key: { filename: f.keyFile } });
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
@@ -74,27 +89,30 @@ export function gatewayResources(view: MeshView, gw: Gateway, address: string, b
   for (const l of gw.listeners) byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
   const listeners: Json[] = [];
   const routeConfigs: Json[] = [];
+  const authnClusters: AuthnClusters = new Map();
+  /** The HCM for `group` of listeners: authentication filters before the router, routes over RDS. */
+  const manager = (statPrefix: string, group: readonly GatewayListener[], rcName: string, ports: readonly number[], scheme: 'http' | 'https'): Json => {
+    const authn = gatewayAuthn(view, gwKey, group, attachedRoutes(view, gwKey, group), scheme, authnClusters);
+    routeConfigs.push(routeConfig(view, gwKey, rcName, group, ports, authn));
+    return hcmFilter(hcm(statPrefix, { rds: rcName }, true, null, { httpFilters: authn.httpFilters }));
+  };
   for (const [port, ls] of [...byPort].sort((a, b) => a[0] - b[0])) {
     const bind = bindPorts[String(port)] ?? port;
     const ports = bind === port ? [port] : [port, bind];
     const statPrefix = `gateway_${port}`;
     if (ls[0].protocol === 'HTTP') {
-      const rc = routeConfig(view, gwKey, gatewayRouteName(gwKey, port, null), ls.filter((l) => l.protocol === 'HTTP'), ports);
-      routeConfigs.push(rc);
       listeners.push({
         name: gatewayListenerName(port),
         address: socketAddress(address, bind),
-        filter_chains: [{ filters: [hcmFilter(hcm(statPrefix, { rds: rc.name as string }))] }],
+        filter_chains: [{ filters: [manager(statPrefix, ls.filter((l) => l.protocol === 'HTTP'), gatewayRouteName(gwKey, port, null), ports, 'http')] }],
       });
       continue;
     }
     const chains: Json[] = [];
     for (const l of ls.filter((x) => x.protocol === 'HTTPS')) {
-      const rc = routeConfig(view, gwKey, gatewayRouteName(gwKey, port, l.name), [l], ports);
-      routeConfigs.push(rc);
       const chain: Json = { name: l.name };
       if (l.hostname !== null) chain.filter_chain_match = { server_names: [l.hostname] };
-      chain.filters = [hcmFilter(hcm(statPrefix, { rds: rc.name as string }))];
+      chain.filters = [manager(statPrefix, [l], gatewayRouteName(gwKey, port, l.name), ports, 'https')];
       chain.transport_socket = tlsSocket(view, l);
       chains.push(chain);
     }
@@ -108,7 +126,7 @@ export function gatewayResources(view: MeshView, gw: Gateway, address: string, b
       filter_chains: chains,
     });
   }
-  return { listeners, routeConfigs };
+  return { listeners, routeConfigs, authnClusters };
 }
 
 /** Cluster names a set of route configurations sends traffic to. */

@@ -6,7 +6,7 @@ import { inboundClusterName, inboundListenerName, OUTBOUND_LISTENER, OUTBOUND_RO
 import { INBOUND_XFCC, inboundChains } from './security.ts';
 
 export const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+export const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const ROUTER_FILTER: Json = {
   name: 'envoy.filters.http.router',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
@@ -38,7 +38,7 @@ export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json
 }
 
 /** Sidecars log every request and TCP connection to stdout in Envoy's default fields (Istio's accessLogFile: /dev/stdout). */
-const STDOUT_ACCESS_LOG: Json = {
+export const STDOUT_ACCESS_LOG: Json = {
   name: 'envoy.access_loggers.stdout',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' },
 };

@@ -14,6 +14,8 @@ export interface Announcement {
   readonly serviceAccount: string;
   /** Port name -> [app port, port other sidecars should dial (inbound listener port, else app port)]. */
   readonly ports: Readonly<Record<string, readonly [number, number]>>;
+  /** The workload's traffic is captured (interception "iptables"): its sidecar answers on the app ports themselves. */
+  readonly captured?: boolean;
 }
 
 export interface Endpoint {
@@ -28,6 +30,10 @@ export interface MeshSecurity {
   /** Mode of workloads without TrafficPolicy.mtls (`--mtls-mode`, default PERMISSIVE). */
   readonly defaultMode: MtlsMode;
 }
+
+/** Where a captured workload's calls to destinations outside the registry go (Istio's meshConfig.outboundTrafficPolicy.mode). */
+export type OutboundTrafficPolicy = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+export const OUTBOUND_TRAFFIC_POLICIES: readonly OutboundTrafficPolicy[] = ['ALLOW_ANY', 'REGISTRY_ONLY'];
 
 /** Who serves a cluster: SPIFFE IDs of its sidecar endpoints (announced with an inbound listener) and how many endpoints have no sidecar. */
 export interface ClusterPeers {
@@ -46,11 +52,13 @@ export function announcementOf(n: NodeIdentity): Announcement | null {
   const names = Object.keys(n.ports);
   if (names.length === 0) return null;
   const ports: Record<string, readonly [number, number]> = {};
+  const captured = n.interception === 'iptables';
   names.forEach((name, i) => {
-    const inbound = n.inboundPorts[name] ?? (i === 0 ? n.inboundPorts['*'] : undefined);
+    const inbound = captured ? undefined : n.inboundPorts[name] ?? (i === 0 ? n.inboundPorts['*'] : undefined);
     ports[name] = [n.ports[name], inbound ?? n.ports[name]];
   });
-  return { nodeId: n.id, service: n.service, namespace: n.namespace, address: n.address, serviceAccount: n.serviceAccount ?? n.service, ports };
+  const a = { nodeId: n.id, service: n.service, namespace: n.namespace, address: n.address, serviceAccount: n.serviceAccount ?? n.service, ports };
+  return captured ? { ...a, captured } : a;
 }
 
 function synthesize(a: Announcement): Service {
@@ -78,6 +86,7 @@ function announcedPort(a: Announcement, svc: Service, sp: ServicePort): number |
 
 /** True when `port` is one of the announced app ports (no inbound listener in front of it). */
 function isAppPort(a: Announcement, port: number): boolean {
+  if (a.captured) return false;
   return Object.values(a.ports).some(([app, dial]) => dial === port && app === port);
 }
 
@@ -94,12 +103,18 @@ export class MeshView {
   readonly meshRoutes = new Map<string, AnyRoute[]>();
   /** Routes whose parentRefs name the Gateway (north-south), by gateway key. */
   readonly gatewayRoutes = new Map<string, AnyRoute[]>();
+  /** Captured workloads' traffic to unknown destinations: ALLOW_ANY (passthrough, default) or REGISTRY_ONLY (refused). */
+  readonly outboundTrafficPolicy: OutboundTrafficPolicy;
+  /** Announcements of captured workloads (their sidecars answer on every port of their address), by node id. */
+  readonly capturedWorkloads: readonly Announcement[];
 
-  constructor(model: MeshModel, announcements: Iterable<Announcement>, security: MeshSecurity | null = null) {
+  constructor(model: MeshModel, announcements: Iterable<Announcement>, security: MeshSecurity | null = null, outboundTrafficPolicy: OutboundTrafficPolicy = 'ALLOW_ANY') {
     this.model = model;
     this.security = security;
+    this.outboundTrafficPolicy = outboundTrafficPolicy;
     for (const [k, s] of model.services) this.services.set(k, s);
     const anns = [...announcements].sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+    this.capturedWorkloads = anns.filter((a) => a.captured === true);
     for (const a of anns) {
       const k = key(a.namespace, a.service);
       if (!this.services.has(k)) this.services.set(k, synthesize(a));

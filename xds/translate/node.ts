@@ -14,7 +14,8 @@ import { isIP } from 'node:net';
  *       "gateway": "public",                     // this node is the Gateway default/public (north-south)
  *       "gatewayPorts": { "80": 18080 },         // Gateway listener port -> port to bind (local mode)
  *       "tracing": { "sampling": 1.0 },          // HCM tracing on its listeners, % of new traces (Istio's ProxyConfig tracing)
- *       "proxyless": true                        // a gRPC client without a sidecar (also inferred from a "gRPC…" user agent)
+ *       "proxyless": true,                       // a gRPC client without a sidecar (also inferred from a "gRPC…" user agent)
+ *       "interception": "iptables"               // traffic is captured (pilotfish iptables): virtualOutbound/virtualInbound listeners
  *   } }
  */
 export interface NodeIdentity {
@@ -38,6 +39,12 @@ export interface NodeIdentity {
    * plaintext clusters even where the mesh runs mTLS.
    */
   readonly proxyless: boolean;
+  /**
+   * "iptables": the pod's traffic is redirected to the sidecar (xds/translate/capture.ts): listeners virtualOutbound on
+   * 0.0.0.0:<outboundPort, default 15001> and virtualInbound on 0.0.0.0:<inboundPort if a number, default 15006>, and
+   * other sidecars dial this workload at its app ports. "none" (default): explicit inbound/outbound listeners.
+   */
+  readonly interception: 'iptables' | 'none';
   /** Problems found in the metadata (shown in /debug/syncz; the node is served with what could be read). */
   readonly problems: readonly string[];
 }
@@ -139,6 +146,12 @@ export function readNodeIdentity(id: string, cluster: string, metadata: Record<s
   if (Array.isArray(m.dependencies)) dependencies = m.dependencies.filter((d): d is string => typeof d === 'string');
   else if (m.dependencies !== undefined) problems.push('pilotfish.dependencies: expected a list of service names');
   const service = str(m, 'service', problems);
+  let interception: NodeIdentity['interception'] = 'none';
+  if (m.interception === 'iptables' || m.interception === 'none') interception = m.interception;
+  else if (m.interception !== undefined && m.interception !== null) {
+    problems.push(`pilotfish.interception: expected "iptables" or "none", got ${JSON.stringify(m.interception)}`);
+  }
+  if (interception === 'iptables' && m.gateway !== undefined) problems.push('pilotfish.interception: ignored for a gateway node');
   return {
     id,
     cluster,
@@ -154,6 +167,7 @@ export function readNodeIdentity(id: string, cluster: string, metadata: Record<s
     gatewayPorts: portMap(m.gatewayPorts, 'pilotfish.gatewayPorts', problems),
     tracing: readTracing(m.tracing, problems),
     proxyless: m.proxyless === true || /^grpc\b/i.test(userAgent),
+    interception: m.gateway !== undefined ? 'none' : interception,
     problems,
   };
 }

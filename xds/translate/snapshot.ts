@@ -2,11 +2,17 @@
 import type { Service, ServicePort } from '../input/types.ts';
 import { key } from '../input/types.ts';
 import { rbacFilters } from './authz.ts';
+import type { AuthnClusters } from './authn.ts';
+import { inboundAuthn } from './authn-scope.ts';
 import { inboundCluster, loadAssignment, outboundCluster } from './clusters.ts';
 import { gatewayResources, referencedClusters } from './gateway.ts';
 import { apiListener, inboundListener, outboundListener, type InboundSecurity } from './listeners.ts';
-import { announcementOf, type MeshView } from './mesh-view.ts';
-import { defaultPort, OUTBOUND_ROUTE, outboundClusterName, parseServiceAuthority, portProtocol, serviceHosts } from './names.ts';
+import {
+  captureProtocol, DEFAULT_CAPTURE_INBOUND_PORT, DEFAULT_CAPTURE_OUTBOUND_PORT, VIRTUAL_INBOUND, VIRTUAL_OUTBOUND, virtualInbound, virtualOutbound,
+  type CapturedWorkload, type InboundPort, type OutboundTarget,
+} from './capture.ts';
+import { announcementOf, spiffeUri, type MeshView } from './mesh-view.ts';
+import { defaultPort, fqdn, OUTBOUND_ROUTE, outboundClusterName, parseServiceAuthority, portProtocol, serviceHosts } from './names.ts';
 import type { NodeIdentity } from './node.ts';
 import { makeResource, type Resource, type ResourceType } from './resource.ts';
 import { ResourceSet } from './resource-set.ts';
@@ -38,6 +44,9 @@ export class Translator {
   private readonly named = new Map<string, Resource | null>();
   private readonly gateways = new Map<string, Scope & { listeners: Map<string, Resource>; routes: Map<string, Resource> }>();
   private readonly clas = new Map<string, Resource>();
+  /** virtualOutbound and its clusters, shared by captured nodes with the same scope, port and tracing. */
+  private readonly captureOut = new Map<string, Resource[]>();
+  private readonly inboundAuthnCache = new Map<string, { filters: Json[]; clusters: Map<string, Resource> }>();
 
   constructor(view: MeshView) {
     this.view = view;
@@ -132,14 +141,32 @@ export class Translator {
     let g = this.gateways.get(ck);
     if (g) return g;
     const gw = this.view.model.gateways.get(gk);
-    const res = gw ? gatewayResources(this.view, gw, node.address, node.gatewayPorts) : { listeners: [], routeConfigs: [] };
+    const res = gw ? gatewayResources(this.view, gw, node.address, node.gatewayPorts) : { listeners: [], routeConfigs: [], authnClusters: new Map() };
+    const scope = this.scoped([...referencedClusters(res.routeConfigs), ...[...res.authnClusters].filter(([, c]) => c === 'mesh').map(([n]) => n)]);
+    for (const [n, c] of res.authnClusters) if (c !== 'mesh') scope.clusters.set(n, makeResource('CDS', n, c));
     g = {
       listeners: byName(res.listeners.map((l) => makeResource('LDS', l.name as string, l))),
       routes: byName(res.routeConfigs.map((r) => makeResource('RDS', r.name as string, r))),
-      ...this.scoped(referencedClusters(res.routeConfigs)),
+      ...scope,
     };
     this.gateways.set(ck, g);
     return g;
+  }
+
+  /** A workload's authentication filters (oauth2, jwt_authn; authn-scope.ts) and the clusters of their IdP endpoints. */
+  private inboundAuthn(svcKey: string): { filters: Json[]; clusters: Map<string, Resource> } {
+    let r = this.inboundAuthnCache.get(svcKey);
+    if (r) return r;
+    const into: AuthnClusters = new Map();
+    const filters = inboundAuthn(this.view, svcKey, into);
+    const clusters = new Map<string, Resource>();
+    for (const [n, c] of into) {
+      const res = c === 'mesh' ? this.cluster(n) : makeResource('CDS', n, c);
+      if (res) clusters.set(n, res);
+    }
+    r = { filters, clusters };
+    this.inboundAuthnCache.set(svcKey, r);
+    return r;
   }
 
   /** The mode and RBAC filters of a workload's inbound listener on `dial` (null when neither applies). */
@@ -148,9 +175,72 @@ export class Translator {
     const mode = this.view.mtlsMode(svcKey, sp);
     const trustDomain = this.view.security?.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     const aliases = [app, dial, ...(sp ? [sp.port] : []), ...(sp && typeof sp.targetPort === 'number' ? [sp.targetPort] : [])];
-    const httpFilters = proto === 'tcp' ? [] : rbacFilters(this.view.policy(svcKey), trustDomain, { listenerPort: dial, aliases });
+    const httpFilters = proto === 'tcp' ? [] : [...this.inboundAuthn(svcKey).filters, ...rbacFilters(this.view.policy(svcKey), trustDomain, { listenerPort: dial, aliases })];
     if (mode === null && httpFilters.length === 0) return null;
     return { mode, trustDomain, httpFilters };
+  }
+
+  /**
+   * A captured workload (interception "iptables"): virtualOutbound with a chain per mesh endpoint it may call, and
+   * virtualInbound with chains per announced app port (xds/translate/capture.ts). Returns the scope's EDS clusters (the
+   * targets of HTTPRoute rules) to share.
+   */
+  private capture(node: NodeIdentity, own: { LDS: Map<string, Resource>; CDS: Map<string, Resource> }): Scope {
+    const ok = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}|${node.outboundPort}|${node.tracing?.samplingPercent ?? '-'}`;
+    let outbound = this.captureOut.get(ok);
+    if (!outbound) {
+      const targets: OutboundTarget[] = [];
+      for (const svc of this.scopeServices(node)) {
+        const k = key(svc.namespace, svc.name);
+        for (const sp of svc.ports) {
+          if (sp.protocol !== 'TCP') continue;
+          const endpoints = this.view.endpoints.get(outboundClusterName(svc, sp.port)) ?? [];
+          targets.push({
+            svc, sp, endpoints, routes: serviceRoutes(this.view, svc, sp), tls: node.proxyless ? null : this.upstreamTls(k, svc, sp), policy: this.view.policy(k),
+            vips: svc.clusterIPs ?? [],
+          });
+        }
+      }
+      const out = virtualOutbound(node.outboundPort || DEFAULT_CAPTURE_OUTBOUND_PORT, targets, this.view.outboundTrafficPolicy, node.tracing, this.capturedWorkloads(node));
+      outbound = [makeResource('LDS', VIRTUAL_OUTBOUND, out.listener), ...out.clusters.map((c) => makeResource('CDS', c.name as string, c))];
+      this.captureOut.set(ok, outbound);
+    }
+    for (const r of outbound) own[r.type as 'LDS' | 'CDS'].set(r.name, r);
+    const a = announcementOf(node);
+    const svc = a ? this.view.services.get(key(a.namespace, a.service)) : undefined;
+    const ports: InboundPort[] = [];
+    for (const [portName, [app]] of Object.entries(a?.ports ?? {})) {
+      if (!svc || ports.some((p) => p.port === app)) continue;
+      const sp = svc.ports.find((p) => p.name === portName) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined);
+      const protocol = captureProtocol(sp ?? { name: portName, appProtocol: null, protocol: 'TCP' });
+      ports.push({ port: app, service: svc.name, protocol, security: (proto) => this.inboundSecurity(svc, sp ?? null, app, app, proto) });
+    }
+    const mode = svc ? this.view.mtlsMode(key(svc.namespace, svc.name), null) : (this.view.security?.defaultMode ?? null);
+    const td = this.view.security?.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+    const inb = virtualInbound(node.inboundPorts['*'] ?? DEFAULT_CAPTURE_INBOUND_PORT, node.address, ports, mode, td, node.tracing);
+    own.LDS.set(VIRTUAL_INBOUND, makeResource('LDS', VIRTUAL_INBOUND, inb.listener));
+    for (const c of inb.clusters) own.CDS.set(c.name as string, makeResource('CDS', c.name as string, c));
+    return this.scope(node);
+  }
+
+  /**
+   * Captured workloads of the services a node may call, for their undeclared ports: mTLS to their sidecar when the
+   * workload's mode is STRICT or PERMISSIVE (SANs: the identities of that service's captured workloads), else plaintext.
+   */
+  private capturedWorkloads(node: NodeIdentity): CapturedWorkload[] {
+    const inScope = new Set(this.scopeServices(node).map((s) => key(s.namespace, s.name)));
+    const td = this.view.security?.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+    const ids = new Map<string, Set<string>>();
+    for (const a of this.view.capturedWorkloads) {
+      const k = key(a.namespace, a.service);
+      ids.set(k, (ids.get(k) ?? new Set()).add(spiffeUri(td, a.namespace, a.serviceAccount)));
+    }
+    return this.view.capturedWorkloads.filter((a) => inScope.has(key(a.namespace, a.service))).map((a) => {
+      const k = key(a.namespace, a.service);
+      const mode = this.view.mtlsMode(k, null);
+      const mtls = !node.proxyless && (mode === 'STRICT' || mode === 'PERMISSIVE');
+      return { address: a.address, svc: { name: a.service, namespace: a.namespace }, tls: mtls ? outboundTlsSocket(fqdn(a.service, a.namespace), [...ids.get(k)!].sort()) : null };
+    });
   }
 
   /** Resolves an api_listener (LDS) or its route configuration (RDS) by target authority, e.g. "echo" or "echo.default:50051". */
@@ -182,6 +272,8 @@ export class Translator {
       shared = g;
       sharedLds = g.listeners;
       sharedRds = g.routes;
+    } else if (node.interception === 'iptables') {
+      shared = this.capture(node, own);
     } else {
       const a = announcementOf(node);
       const svc = a ? this.view.services.get(key(a.namespace, a.service)) : undefined;
@@ -201,6 +293,8 @@ export class Translator {
         sharedRds = s.rc;
       }
     }
+    const announced = node.gateway === null ? announcementOf(node) : null;
+    if (announced) for (const [n, c] of this.inboundAuthn(key(announced.namespace, announced.service)).clusters) if (!own.CDS.has(n)) own.CDS.set(n, c);
     const empty = new Map<string, Resource>();
     const sets: Record<ResourceType, ResourceSet> = {
       LDS: new ResourceSet([own.LDS, sharedLds ?? empty]),

@@ -50,6 +50,16 @@ function callPayments(orderId: string, trace: Record<string, string>): Promise<O
   });
 }
 
+/** The signed-in user's identity headers the gateway's login set (x-user-sub, x-user-email, x-user-groups), or null. */
+function identityHeaders(req: http.IncomingMessage): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  for (const h of ['x-user-sub', 'x-user-email', 'x-user-groups']) {
+    const v = req.headers[h];
+    if (typeof v === 'string') out[h] = v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
 let seq = 0;
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://frontend');
@@ -59,7 +69,7 @@ const server = http.createServer((req, res) => {
   Promise.all([callOrders(user, trace), callPayments(orderId, trace)]).then(([o, p]) => {
     const ok = o.ok && p.ok;
     res.writeHead(ok ? 200 : 502, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ service: 'frontend', orderId, orders: o, payments: p }));
+    res.end(JSON.stringify({ service: 'frontend', orderId, user: identityHeaders(req), orders: o, payments: p }));
   });
 });
 
