@@ -4,7 +4,10 @@ import { packageVersion } from './version.ts';
 const COMMANDS: readonly (readonly [string, string])[] = [
   ['proxy', 'run the sidecar proxy from an Envoy v3 bootstrap (Envoy-compatible flags; see pilotfish proxy --help)'],
   ['control-plane', 'serve xDS to sidecars from Kubernetes-shaped YAML (see pilotfish control-plane --help)'],
+  ['sidecar', 'run a workload\'s sidecar from flags/env: identity, xDS, capture listeners, /healthz/ready (see pilotfish sidecar --help)'],
   ['iptables', 'install the NAT rules that capture a pod\'s traffic (init container; see pilotfish iptables --help)'],
+  ['inject', 'add the sidecar to Kubernetes workloads in YAML manifests (see pilotfish inject --help)'],
+  ['wait', 'lifecycle hook: wait for the sidecar to be ready, or drain and wait for the app to stop'],
   ['help', 'show this help'],
 ];
 
@@ -29,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     if (cmd === 'help' && rest[0] === 'proxy') return runProxyCommand(['--help']);
     if (cmd === 'help' && rest[0] === 'control-plane') return runControlPlane(['--help']);
+    if (cmd === 'help' && rest[0] === 'sidecar') return (await import('../sidecar/sidecar-command.ts')).runSidecar(['--help']);
     if (cmd === 'help' && rest[0] === 'iptables') return (await import('../interception/iptables-command.ts')).runIptablesCommand(['--help']);
     process.stdout.write(topHelp());
     return 0;
@@ -42,7 +46,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'proxy') return runProxyCommand(rest);
+  if (cmd === 'sidecar') return (await import('../sidecar/sidecar-command.ts')).runSidecar(rest);
   if (cmd === 'control-plane') return runControlPlane(rest);
+  if (cmd === 'inject') return (await import('../inject/inject-command.ts')).runInjectCommand(rest);
+  if (cmd === 'wait') return (await import('../inject/wait-command.ts')).runWaitCommand(rest);
   if (cmd === 'iptables') return (await import('../interception/iptables-command.ts')).runIptablesCommand(rest);
   if (cmd.startsWith('-')) return runProxyCommand(argv);
   process.stderr.write(`pilotfish: unknown command "${cmd}" (see pilotfish --help)\n`);

@@ -1,0 +1,141 @@
+// `pilotfish sidecar`: flags and environment, the bootstrap it builds, and a real run against the control plane (identity, xDS, /healthz/ready).
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import YAML from 'yaml';
+import { compileBootstrap } from '../../src/model/compile-bootstrap.ts';
+import { formatConfigError } from '../../src/model/compile-context.ts';
+import { parseSidecarArgs, type SidecarOptions } from '../../src/sidecar/sidecar-args.ts';
+import { sidecarBootstrap, sidecarMetadata } from '../../src/sidecar/sidecar-bootstrap.ts';
+import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
+import { send } from '../helpers/http-client.ts';
+import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
+import { PILOTFISH_BIN, REPO_ROOT, runPilotfish, tempDir } from '../helpers/sidecar.ts';
+import { pollUntil, withTimeout } from '../helpers/wait.ts';
+
+function options(argv: string[], env: Record<string, string> = {}): SidecarOptions {
+  const r = parseSidecarArgs(argv, env);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  return r.options;
+}
+
+function error(argv: string[], env: Record<string, string> = {}): string {
+  const r = parseSidecarArgs(argv, env);
+  assert.ok(!r.ok, 'expected an error');
+  return r.error;
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('pilotfish sidecar: flags and environment', () => {
+  // A CA off loopback needs the control plane's root (its TLS port); any existing file will do for parsing.
+  const ROOT = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pilotfish-sidecar-root-')), 'root-cert.pem');
+  fs.writeFileSync(ROOT, 'root');
+
+  it('reads the environment (Kubernetes downward API names) and lets flags win', () => {
+    const env = { PILOTFISH_XDS_ADDRESS: 'pilotfish.system.svc:15012', POD_NAMESPACE: 'shop', POD_NAME: 'orders-7d9', INSTANCE_IP: '10.1.2.3',
+      PILOTFISH_SERVICE: 'orders', SERVICE_ACCOUNT: 'orders-sa', PILOTFISH_PORTS: 'http=8080,grpc=9090', PILOTFISH_TOKEN_FILE: '/var/run/token', PILOTFISH_XDS_ROOT_CERT: ROOT };
+    const o = options([], env);
+    assert.deepEqual([o.xdsAddress, o.namespace, o.podName, o.address, o.service, o.serviceAccount, o.ports, o.interception, o.caAddress, o.identityTokenFile],
+      ['pilotfish.system.svc:15012', 'shop', 'orders-7d9', '10.1.2.3', 'orders', 'orders-sa', { http: 8080, grpc: 9090 }, 'iptables', 'pilotfish.system.svc:15012', '/var/run/token']);
+    assert.equal(o.xdsRootCert, ROOT);
+    const f = options(['--namespace', 'other', '--interception=none', '--ca-address', 'none', '--address', '10.9.9.9'], env);
+    assert.deepEqual([f.namespace, f.interception, f.caAddress, f.address], ['other', 'none', null, '10.9.9.9']);
+  });
+
+  it('refuses bad input with one line naming the flag or variable', () => {
+    assert.match(error([]), /--xds-address \(or PILOTFISH_XDS_ADDRESS\) is required/);
+    assert.equal(error(['--xds-address', 'cp']), '--xds-address expects HOST:PORT, got "cp"');
+    assert.equal(error([], { PILOTFISH_XDS_ADDRESS: 'cp:1', PILOTFISH_INTERCEPTION: 'ebpf' }), 'PILOTFISH_INTERCEPTION must be iptables or none, got "ebpf"');
+    assert.equal(error(['--xds-address', 'cp:1', '--ports', 'http=8080']), '--ports needs --service (the Service whose endpoint the ports are)');
+    assert.equal(error(['--xds-address', 'cp:1', '--service', 's', '--ports', 'http=99999']), '--ports "http=99999" expects a port number (1-65535), got "99999"');
+    assert.equal(error(['--xds-address', 'cp:1', '--address', 'pod-a']), '--address: "pod-a" is not an IP address');
+    assert.equal(error(['--xds-address', 'cp:1', '--service', 'Orders']), '--service: "Orders" is not a valid name (lowercase letters, digits, "-")');
+    assert.equal(error(['--xds-address', 'cp:1', '--bogus']), 'unknown flag --bogus');
+  });
+
+  it('builds a bootstrap the proxy compiles: node <pod>.<ns>, capture metadata, ADS to the control plane', () => {
+    const o = options(['--xds-address', '10.0.0.1:15010', '--ca-address', 'none', '--service', 'orders', '--pod-name', 'orders-1', '--address', '10.1.0.5', '--ports', 'http=8080']);
+    const b = sidecarBootstrap(o);
+    assert.deepEqual((b.node as { id: string }).id, 'orders-1.default');
+    assert.deepEqual(sidecarMetadata(o), {
+      namespace: 'default', address: '10.1.0.5', service: 'orders', ports: { http: 8080 }, outboundPort: 15001, interception: 'iptables', inboundPort: 15006,
+    });
+    const c = compileBootstrap(b, { readFile: () => { throw new Error('no files'); } });
+    assert.ok(c.ok, c.ok ? '' : c.errors.map(formatConfigError).join('\n'));
+  });
+
+  it('exits 2 with the error on stderr for bad flags', async () => {
+    const r = await runPilotfish(['sidecar', '--xds-address', 'nowhere']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'pilotfish sidecar: --xds-address expects HOST:PORT, got "nowhere" (see pilotfish sidecar --help)\n');
+  });
+});
+
+describe('pilotfish sidecar: a real run', () => {
+  let cp: ControlPlane;
+  let app: HttpUpstream;
+  let dir: string;
+  const children: ChildProcess[] = [];
+
+  function start(args: string[]): { child: ChildProcess; output: string[] } {
+    const child = spawn(process.execPath, [PILOTFISH_BIN, 'sidecar', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const output: string[] = [];
+    child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+    return { child, output };
+  }
+
+  before(async () => {
+    dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'mesh.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: orders}\nspec: {ports: [{name: http, port: 8080}]}\n');
+    cp = await startControlPlane({
+      inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false,
+      ca: { dir: path.join(dir, 'ca') },
+    });
+    app = await startHttpEcho('orders-app');
+  });
+
+  after(async () => {
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null
+      ? withTimeout(new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }), 20_000, 'the sidecar to exit').catch(() => c.kill('SIGKILL'))
+      : undefined)));
+    await app?.close();
+    await cp?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503 on /healthz/ready while the control plane is unreachable, 200 once configured and certified, and serves traffic', async () => {
+    const tokens = YAML.parse(fs.readFileSync(path.join(dir, 'ca', 'tokens.yaml'), 'utf8')) as Record<string, unknown>;
+    const token = path.join(dir, 'orders.token');
+    fs.writeFileSync(token, Object.keys(tokens)[0], { mode: 0o600 });
+    const [deadStatus, status, inbound, outbound, deadXds] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const common = ['--service', 'orders', '--interception', 'none', '--address', '127.0.0.1', '--admin-port', '0', '--identity-token-file', token];
+    const dead = start(['--xds-address', `127.0.0.1:${deadXds}`, '--pod-name', 'dead', '--status-port', String(deadStatus), '--ports', 'http=1', ...common]);
+    const live = start(['--xds-address', `127.0.0.1:${cp.xdsPort}`, '--pod-name', 'orders-1', '--status-port', String(status),
+      '--inbound-port', String(inbound), '--outbound-port', String(outbound), '--ports', `http=${app.port}`, ...common]);
+    await pollUntil(async () => (await send(`http://127.0.0.1:${status}/healthz/ready`, { timeoutMs: 3000 })).status === 200,
+      { timeoutMs: 60_000, intervalMs: 100, what: '/healthz/ready to answer 200' }).catch((e: Error) => { throw new Error(`${e.message}\n${live.output.join('')}`); });
+    const notReady = await send(`http://127.0.0.1:${deadStatus}/healthz/ready`, { timeoutMs: 3000 });
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.text, /waiting for the xDS config and the workload certificate/);
+    assert.equal((await send(`http://127.0.0.1:${status}/other`)).status, 404);
+    // The node announced itself as orders-1.default: its inbound listener forwards to the app (PERMISSIVE: plaintext accepted).
+    const r = await send(`http://127.0.0.1:${inbound}/hello`);
+    assert.equal(r.status, 200);
+    const syncz = JSON.parse((await send(`http://127.0.0.1:${cp.statusPort}/debug/syncz`)).text) as { connections: { nodeId: string }[] };
+    assert.ok(syncz.connections.some((c) => c.nodeId === 'orders-1.default'));
+  });
+});
