@@ -5,7 +5,7 @@ import { xdsProtoRoot } from '../src/xds/protos.ts';
 import { compileInputs, modelCounts, untranslated, type InputResult } from './input/compile-inputs.ts';
 import { formatInputError } from './input/mesh.ts';
 import type { InputError, MtlsMode } from './input/types.ts';
-import type { MeshSecurity } from './translate/mesh-view.ts';
+import { OUTBOUND_TRAFFIC_POLICIES, type MeshSecurity, type OutboundTrafficPolicy } from './translate/mesh-view.ts';
 import { MeshState } from './server/mesh-state.ts';
 import { XdsServer } from './server/xds-server.ts';
 import { startStatusServer } from './status.ts';
@@ -14,6 +14,13 @@ import { CONTROL_PLANE_USAGE, MTLS_MODES, parseControlPlaneArgs } from './cli.ts
 import type { CertificateAuthority } from './ca/authority.ts';
 import { caOptionsFromArgs } from './ca/ca-args.ts';
 import { startCa, type CaOptions } from './ca/start-ca.ts';
+import { startWebhook, webhookOptionsFromArgs, type WebhookOptions } from './webhook/webhook-args.ts';
+import type { WebhookServer } from './webhook/webhook-server.ts';
+import { KubeConfigApi, loadKubeConfig } from './kube/api-client.ts';
+import { KubeSource } from './kube/source.ts';
+import { ServingCertManager, type SecureXdsOptions } from './secure/secure-xds.ts';
+import { coreV1ConfigMaps, RootCertPublisher, type ConfigMapClient } from './secure/root-configmap.ts';
+import type { KubeApi } from './kube/api-client.ts';
 
 export const DEFAULT_XDS_ADDRESS = '127.0.0.1:15010';
 export const DEFAULT_STATUS_ADDRESS = '127.0.0.1:15014';
@@ -33,6 +40,25 @@ export interface ControlPlaneOptions {
    * given (certificates from another CA). `false`: off.
    */
   mtls?: { defaultMode?: MtlsMode; trustDomain?: string } | false;
+  /** Captured workloads' traffic to destinations outside the registry: ALLOW_ANY (default, passthrough) or REGISTRY_ONLY (refused). */
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /** Inputs from elsewhere than `inputs` files, e.g. the Kubernetes API (xds/kube/source.ts); closed with the control plane. */
+  source?: InputSource;
+  /** The sidecar-injection admission webhook (HTTPS); absent: off. */
+  webhook?: WebhookOptions;
+  /** A second, TLS port serving ADS and the CA (Istio's 15012; needs the CA); absent: off. */
+  secureXds?: SecureXdsOptions;
+  /** Publish the CA's roots as ConfigMap pilotfish-ca-root-cert in namespaces labelled pilotfish-injection=enabled (needs the CA). */
+  rootConfigMaps?: { readonly api: KubeApi; readonly configMaps: ConfigMapClient; readonly resyncMs?: number };
+}
+
+/** A source of input documents other than files: compiled on demand; calls back (debounced) when a recompile is due. */
+export interface InputSource {
+  compile(): Promise<InputResult>;
+  watch(onChange: () => void): { close(): void };
+  /** Shown by /debug/config under `kubernetes`. */
+  status(): Record<string, unknown>;
+  close(): void;
 }
 
 /** The mesh's mTLS settings from the options and the running CA; throws when the trust domains disagree. */
@@ -58,6 +84,14 @@ export interface ReloadOutcome {
 export interface ControlPlane {
   readonly xdsPort: number;
   readonly statusPort: number;
+  /** The injection webhook's HTTPS port, or null when it is off. */
+  readonly webhookPort: number | null;
+  /** The TLS xDS port (--secure-xds-address), or null when it is off. */
+  readonly secureXdsPort: number | null;
+  /** The TLS port's serving certificate (state(), renew()), or null when it is off. */
+  readonly servingCert: ServingCertManager | null;
+  /** The root ConfigMap publisher, or null when it is off. */
+  readonly rootPublisher: RootCertPublisher | null;
   /** 'sent' | 'ack' | 'nack' (SyncEvent), 'pushed' ({generation, streams, ms}) after each rebuild, 'reload' (ReloadOutcome). */
   readonly events: EventEmitter;
   reload(): Promise<ReloadOutcome>;
@@ -76,12 +110,23 @@ export class InvalidInputError extends Error {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const logger = opts.logger ?? pino({ level: 'info' });
-  const first = await compileInputs(opts.inputs);
+  const source = opts.source;
+  const compile = (): Promise<InputResult> => (source ? source.compile() : compileInputs(opts.inputs));
+  let first: InputResult;
+  try {
+    first = await compile();
+  } catch (err) {
+    source?.close();
+    throw err;
+  }
+  if (!first.ok) source?.close();
   if (!first.ok) throw new InvalidInputError(first.errors);
   const ca = opts.ca ? await startCa(opts.ca, first.model, logger) : null;
   const security = meshSecurity(opts.mtls, ca?.authority.trustDomain ?? null);
   const root = await xdsProtoRoot();
-  const state = new MeshState(20, security);
+  const otp = opts.outboundTrafficPolicy ?? 'ALLOW_ANY';
+  if (!OUTBOUND_TRAFFIC_POLICIES.includes(otp)) throw new Error(`outbound traffic policy must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')}, got "${otp}"`);
+  const state = new MeshState(20, security, otp);
   state.setModel(first.model, first.version);
   let files = first.files;
   let ignored = first.ignored;
@@ -92,18 +137,38 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   if (ca) server.addService(ca.definition, ca.handlers);
 
   let xdsPort: number;
+  let secureXdsPort: number | null = null;
+  let servingCert: ServingCertManager | null = null;
   try {
     xdsPort = await server.listen(opts.xdsAddress ?? DEFAULT_XDS_ADDRESS);
+    if (opts.secureXds) {
+      if (!ca) throw new Error('the secure xDS port (--secure-xds-address) needs the certificate authority for its certificate (drop --no-ca)');
+      servingCert = new ServingCertManager(ca.authority, opts.secureXds, logger);
+      secureXdsPort = await server.listenSecure(opts.secureXds.address, servingCert.credentials, [[ca.definition, ca.tlsHandlers]]);
+    }
   } catch (err) {
+    servingCert?.close();
+    source?.close();
     await server.close();
     throw err;
+  }
+  let rootPublisher: RootCertPublisher | null = null;
+  if (opts.rootConfigMaps) {
+    if (!ca) {
+      servingCert?.close();
+      source?.close();
+      await server.close();
+      throw new Error('publishing the root ConfigMaps needs the certificate authority');
+    }
+    rootPublisher = new RootCertPublisher({ ...opts.rootConfigMaps, ca: ca.authority, logger: logger.child({ component: 'root-configmaps' }) });
+    rootPublisher.start();
   }
   let running: Promise<ReloadOutcome> | null = null;
   let again = false;
 
   const doReload = async (): Promise<ReloadOutcome> => {
     const started = performance.now();
-    const r = await compileInputs(opts.inputs);
+    const r = await compile();
     lastAttempt = { at: new Date().toISOString(), result: r };
     files = r.files;
     let outcome: ReloadOutcome;
@@ -163,32 +228,60 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       mtls: security ?? { off: 'no certificate authority: the mesh runs plaintext' },
       notTranslated: untranslated(state.model, security !== null),
       ignoredDocuments: ignored,
+      ...(source ? { kubernetes: source.status() } : {}),
+      ...(servingCert ? { secureXds: { port: secureXdsPort, certificate: servingCert.state() } } : {}),
+      ...(rootPublisher ? { rootConfigMaps: rootPublisher.namespaces() } : {}),
     }),
     certs: ca ? () => ca.status() : undefined,
     caAction: ca ? (action, params) => ca.action(action, params) : undefined,
   }).catch(async (err: unknown) => {
+    source?.close();
+    rootPublisher?.stop();
+    servingCert?.close();
     await server.close();
     throw err;
   });
 
+  let webhook: WebhookServer | null = null;
+  if (opts.webhook) {
+    try {
+      webhook = await startWebhook(opts.webhook, ca?.authority ?? null, logger);
+    } catch (err) {
+      source?.close();
+      rootPublisher?.stop();
+      servingCert?.close();
+      await server.close();
+      await status.close();
+      throw err;
+    }
+  }
   let watcher: InputWatcher | null = null;
-  if (opts.watch !== false) watcher = await watchInputs(opts.inputs, () => void reload(), logger);
+  if (opts.watch !== false) watcher = source ? source.watch(() => void reload()) : await watchInputs(opts.inputs, () => void reload(), logger);
   logger.info({
-    xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, statusPort: status.port, version: state.version, ...modelCounts(state.model),
+    xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, ...(servingCert ? { secureXds: opts.secureXds?.address, secureXdsPort, secureXdsNames: servingCert.names } : {}), statusPort: status.port, version: state.version, ...modelCounts(state.model),
     ...(ca ? { caTrustDomain: ca.authority.trustDomain } : {}), mtls: security ? `${security.defaultMode} (default), trust domain ${security.trustDomain}` : 'off',
+    outboundTrafficPolicy: otp,
   }, 'control plane serving');
 
   return {
     xdsPort,
     statusPort: status.port,
+    webhookPort: webhook?.port ?? null,
+    secureXdsPort,
+    servingCert,
+    rootPublisher,
     events,
     reload,
     ca: ca?.authority ?? null,
     close: async () => {
       watcher?.close();
+      source?.close();
+      rootPublisher?.stop();
+      servingCert?.close();
       state.close();
       await server.close();
       await status.close();
+      await webhook?.close();
     },
   };
 }
@@ -210,9 +303,20 @@ export async function runControlPlaneCommand(argv: string[]): Promise<number> {
   try {
     const mode = o.mtlsMode ?? (process.env.PILOTFISH_MTLS_MODE || undefined);
     if (mode !== undefined && !MTLS_MODES.includes(mode as MtlsMode)) throw new Error(`PILOTFISH_MTLS_MODE must be one of ${MTLS_MODES.join(', ')}, got "${mode}"`);
+    const otp = o.outboundTrafficPolicy ?? (process.env.PILOTFISH_OUTBOUND_TRAFFIC_POLICY || undefined);
+    if (otp !== undefined && !OUTBOUND_TRAFFIC_POLICIES.includes(otp as OutboundTrafficPolicy)) {
+      throw new Error(`PILOTFISH_OUTBOUND_TRAFFIC_POLICY must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')}, got "${otp}"`);
+    }
+    // --kubernetes: the cluster's objects instead of files (xds/kube); startup waits until every kind is listed.
+    const kc = o.kubernetes ? loadKubeConfig(o.kubeconfig) : null;
+    const source = kc ? new KubeSource({ api: new KubeConfigApi(kc), logger }) : undefined;
+    const ca = caOptionsFromArgs(o.ca);
+    // With the CA in a cluster: the roots go to every injection-enabled namespace as ConfigMap pilotfish-ca-root-cert.
+    const rootConfigMaps = kc && ca ? { api: new KubeConfigApi(kc), configMaps: coreV1ConfigMaps(kc) } : undefined;
     cp = await startControlPlane({
-      inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca: caOptionsFromArgs(o.ca),
-      mtls: { defaultMode: mode as MtlsMode | undefined },
+      inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca, webhook: webhookOptionsFromArgs(o.webhook), source,
+      mtls: { defaultMode: mode as MtlsMode | undefined }, outboundTrafficPolicy: otp as OutboundTrafficPolicy | undefined,
+      ...(o.secureXdsAddress ? { secureXds: { address: o.secureXdsAddress, dnsNames: o.secureXdsDnsNames } } : {}), rootConfigMaps,
     });
   } catch (err) {
     process.stderr.write(`pilotfish control-plane: ${(err as Error).message}\n`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { explainTlsFailure } from '../xds/ads-transport.ts';
 
 export const CA_PROTO = fileURLToPath(new URL('../../xds/ca/ca.proto', import.meta.url));
 
@@ -24,6 +25,8 @@ export interface CaClientOptions {
   readonly address: string;
   /** PEM roots to verify the CA's server certificate; null: plaintext, allowed on loopback only. */
   readonly rootCertPem: string | null;
+  /** The file rootCertPem came from: read again before each request, and a changed root (a rotated ConfigMap) gets a new channel. */
+  readonly rootCertFile?: string | null;
   /** File holding the bearer token (re-read for every call: projected tokens rotate); null: no credential. */
   readonly tokenFile: string | null;
   readonly timeoutMs?: number;
@@ -53,7 +56,8 @@ export function isLoopbackAddress(address: string): boolean {
 }
 
 export class CaClient implements CertificateAuthority {
-  readonly #client: ServiceClient;
+  #client: ServiceClient;
+  #rootPem: string | null;
   readonly #o: CaClientOptions;
 
   constructor(o: CaClientOptions) {
@@ -61,12 +65,30 @@ export class CaClient implements CertificateAuthority {
       throw new Error(`CA address ${o.address} is not on loopback: give its root certificate (--ca-root-cert) so the token travels over TLS`);
     }
     this.#o = o;
-    const creds = o.rootCertPem === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(Buffer.from(o.rootCertPem));
+    this.#rootPem = o.rootCertPem;
+    this.#client = this.#connect();
+  }
+
+  #connect(): ServiceClient {
+    const creds = this.#rootPem === null ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(Buffer.from(this.#rootPem));
     const Ctor = certificateServiceDefinition();
-    this.#client = new Ctor(o.address, creds, { 'grpc.initial_reconnect_backoff_ms': 200 }) as unknown as ServiceClient;
+    return new Ctor(this.#o.address, creds, { 'grpc.initial_reconnect_backoff_ms': 200 }) as unknown as ServiceClient;
+  }
+
+  /** Picks up a changed root file (kept as is when it cannot be read or is empty: the next call tries again). */
+  #refreshRoot(): void {
+    const file = this.#o.rootCertFile;
+    if (!file || this.#rootPem === null) return;
+    let pem: string;
+    try { pem = readFileSync(file, 'utf8'); } catch { return; }
+    if (pem.trim() === '' || pem === this.#rootPem) return;
+    this.#rootPem = pem;
+    this.#client.close();
+    this.#client = this.#connect();
   }
 
   createCertificate(csrPem: string, validitySeconds: number): Promise<IssuedCertificate> {
+    this.#refreshRoot();
     const md = new grpc.Metadata();
     if (this.#o.tokenFile !== null) {
       let token: string;
@@ -78,7 +100,12 @@ export class CaClient implements CertificateAuthority {
     const deadline = new Date(Date.now() + (this.#o.timeoutMs ?? 10_000));
     return new Promise((resolve, reject) => {
       this.#client.CreateCertificate({ csr: csrPem, validity_duration: validitySeconds }, md, { deadline }, (err, res) => {
-        if (err) { reject(new Error(`CA ${this.#o.address}: ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`)); return; }
+        if (err) {
+          const details = err.details || err.message;
+          const hint = this.#rootPem !== null ? explainTlsFailure(details, this.#o.rootCertFile ?? 'the given root certificate') : null;
+          reject(new Error(`CA ${this.#o.address}: ${grpc.status[err.code] ?? err.code}: ${hint ?? details}`));
+          return;
+        }
         const certChain = res?.cert_chain ?? [];
         if (certChain.length === 0) { reject(new Error(`CA ${this.#o.address}: the response has no certificate`)); return; }
         resolve({ certChain, trustBundle: res?.trust_bundle ?? [] });

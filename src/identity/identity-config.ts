@@ -15,6 +15,8 @@ export interface IdentityFlags {
 export interface IdentityConfig {
   readonly caAddress: string;
   readonly caRootCertPem: string | null;
+  /** The file caRootCertPem was read from (re-read by the CA client), or null. */
+  readonly caRootCertFile: string | null;
   readonly tokenFile: string | null;
   readonly identity: WorkloadIdentity;
   readonly spiffeId: string;
@@ -49,5 +51,5 @@ export function resolveIdentityConfig(
     validitySeconds = Number(env.PILOTFISH_CERT_VALIDITY_S);
     if (!Number.isInteger(validitySeconds) || validitySeconds < 1) throw new Error(`PILOTFISH_CERT_VALIDITY_S must be a whole number of seconds >= 1, got "${env.PILOTFISH_CERT_VALIDITY_S}"`);
   }
-  return { caAddress, caRootCertPem, tokenFile, identity, spiffeId: spiffeId(identity), validitySeconds };
+  return { caAddress, caRootCertPem, caRootCertFile: rootFile || null, tokenFile, identity, spiffeId: spiffeId(identity), validitySeconds };
 }

@@ -21,7 +21,7 @@ export function startIdentityAgent(o: IdentityStartOptions): IdentityAgent | nul
     trustDomain: f.trustDomain ?? null, certValiditySeconds: f.certValiditySeconds ?? null,
   }, o.env ?? process.env, o.metadata);
   if (config === null) return null;
-  const ca = new CaClient({ address: config.caAddress, rootCertPem: config.caRootCertPem, tokenFile: config.tokenFile });
+  const ca = new CaClient({ address: config.caAddress, rootCertPem: config.caRootCertPem, rootCertFile: config.caRootCertFile, tokenFile: config.tokenFile });
   const logger = o.logger.child({ component: 'identity' });
   const agent = new IdentityAgent({
     spiffeId: config.spiffeId, trustDomain: config.identity.trustDomain, ca, store: processSecretStore(), logger,

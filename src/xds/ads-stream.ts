@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type protobuf from 'protobufjs';
 import type { UpstreamTlsConfig } from '../model/types.ts';
-import { Backoff, nodeMessage, openAdsChannel, type AdsCall, type AdsChannel, type BackoffOptions } from './ads-transport.ts';
+import { Backoff, explainTlsFailure, nodeMessage, openAdsChannel, type AdsCall, type AdsChannel, type BackoffOptions } from './ads-transport.ts';
 import type { XdsBootstrap } from './bootstrap-dynamic.ts';
 import { decodeAny } from './protos.ts';
 import type { FailedResource, IncomingResource } from './resource-store.ts';
@@ -122,7 +122,16 @@ export abstract class AdsStream {
     this.#reconnectTimer = null;
     this.attempts++;
     const generation = ++this.#generation;
-    this.#channel = openAdsChannel(this.o.xds, this.o.tls);
+    try {
+      this.#channel = openAdsChannel(this.o.xds, this.o.tls);
+    } catch (err) {
+      // A credentials file that cannot be read now (e.g. a root ConfigMap being updated): retry with backoff.
+      const delay = this.#backoff.next();
+      this.o.logger.warn({ target: this.o.xds.target, reason: (err as Error).message, retryInMs: Math.round(delay) }, 'xDS stream cannot open; keeping the last good config');
+      this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+      this.#reconnectTimer.unref();
+      return;
+    }
     const call = this.#channel.open(this.method);
     this.#call = call;
     this.#nodeSent = false;
@@ -146,7 +155,11 @@ export abstract class AdsStream {
         if (generation === this.#generation) await this.onResponse(msg);
       });
     });
-    call.on('error', (err: Error) => onEnd(err.message));
+    call.on('error', (err: Error) => {
+      const roots = this.o.xds.sslCredentials?.rootCerts;
+      const hint = roots ? explainTlsFailure(err.message, 'filename' in roots ? roots.filename : 'the inline root_certs') : null;
+      onEnd(hint ?? err.message);
+    });
     call.on('status', (s: { code: number; details: string }) => onEnd(`status ${s.code}${s.details ? `: ${s.details}` : ''}`));
     call.on('end', () => onEnd('stream ended'));
     this.o.logger.info({ target: this.o.xds.target, method: this.method, attempt: this.attempts }, 'xDS stream opening');

@@ -1,10 +1,11 @@
 // gRPC plumbing shared by both ADS variants: the service definition, the channel to the control plane, the node, backoff.
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type protobuf from 'protobufjs';
 import { packageVersion } from '../cli/version.ts';
 import type { UpstreamTlsConfig } from '../model/types.ts';
-import type { XdsBootstrap } from './bootstrap-dynamic.ts';
+import type { DataSourceRef, SslChannelCredentials, XdsBootstrap } from './bootstrap-dynamic.ts';
 import { jsonToProto } from './proto-json.ts';
 import { PROTO_INCLUDE_DIRS } from './protos.ts';
 
@@ -40,7 +41,41 @@ export interface AdsChannel {
   open(method: 'StreamAggregatedResources' | 'DeltaAggregatedResources'): AdsCall;
 }
 
-/** A new channel to the control plane; plaintext unless the static xDS cluster has upstream TLS. */
+function readSource(ref: DataSourceRef | null, what: string): Buffer | null {
+  if (ref === null) return null;
+  if ('inline' in ref) return Buffer.from(ref.inline);
+  try {
+    return readFileSync(ref.filename);
+  } catch (err) {
+    throw new Error(`xDS TLS: cannot read ${what} ${ref.filename}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * A TLS verification failure in a gRPC error, explained: grpc-js reports Node's reason ("unable to verify the first
+ * certificate", "… altnames …") with a hint about system CAs that misleads here. Null when `message` is no such failure.
+ */
+export function explainTlsFailure(message: string, roots: string): string | null {
+  if (/altname|does not match certificate/i.test(message)) {
+    const why = /Hostname\/IP does not match.*?(?=\. Resolution note|$)/.exec(message)?.[0] ?? 'the server certificate does not name this address';
+    return `TLS: ${why}: connect by a name in the control plane's certificate (--secure-xds-dns-names)`;
+  }
+  if (/unable to (verify|get)|self[- ]signed|certificate (signature failure|has expired|is not yet valid)|CERT_/i.test(message)) {
+    const why = /(unable to [^;.]+|self[- ]signed certificate[^;.]*|certificate (signature failure|has expired|is not yet valid))/i.exec(message)?.[0] ?? 'verification failed';
+    return `TLS: the server certificate is not trusted by ${roots} (${why}): is that the control plane's root?`;
+  }
+  return null;
+}
+
+/** gRPC SSL credentials from google_grpc ssl_credentials; files are read now, so every new channel sees the current root file. */
+export function sslChannelCredentials(ssl: SslChannelCredentials): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(readSource(ssl.rootCerts, 'root_certs'), readSource(ssl.privateKey, 'private_key'), readSource(ssl.certChain, 'cert_chain'));
+}
+
+/**
+ * A new channel to the control plane: TLS for google_grpc with ssl_credentials (the certificate must name the target's
+ * host) or for an envoy_grpc cluster with upstream TLS; else plaintext. Throws when a credentials file cannot be read.
+ */
 export function openAdsChannel(xds: XdsBootstrap, tls: UpstreamTlsConfig | null): AdsChannel {
   const Service = aggregatedDiscoveryService();
   const options: grpc.ChannelOptions = {
@@ -50,7 +85,9 @@ export function openAdsChannel(xds: XdsBootstrap, tls: UpstreamTlsConfig | null)
     'grpc.initial_reconnect_backoff_ms': 100,
   };
   let creds = grpc.credentials.createInsecure();
-  if (tls) {
+  if (xds.sslCredentials) {
+    creds = sslChannelCredentials(xds.sslCredentials);
+  } else if (tls) {
     creds = grpc.credentials.createSsl(
       tls.trustedCa ? Buffer.from(tls.trustedCa) : null,
       tls.certificate ? Buffer.from(tls.certificate.privateKey) : null,

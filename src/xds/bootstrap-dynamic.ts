@@ -1,5 +1,16 @@
 // Parses the bootstrap's dynamic_resources (ads_config, lds_config, cds_config) into the settings of the ADS client.
 
+/** An Envoy DataSource kept by reference: a file is read each time a channel opens (so a rotated root file is picked up). */
+export type DataSourceRef = { readonly filename: string } | { readonly inline: string };
+
+/** google_grpc.channel_credentials.ssl_credentials: TLS to the control plane (gRPC's SslCredentials). */
+export interface SslChannelCredentials {
+  /** Roots that verify the server; null: the system roots. */
+  readonly rootCerts: DataSourceRef | null;
+  readonly privateKey: DataSourceRef | null;
+  readonly certChain: DataSourceRef | null;
+}
+
 /** What the xDS client needs from the bootstrap. */
 export interface XdsBootstrap {
   /** State-of-the-world (GRPC) or incremental (DELTA_GRPC) ADS. */
@@ -18,6 +29,8 @@ export interface XdsBootstrap {
   readonly nodeOnFirstMessageOnly: boolean;
   /** The bootstrap's node, proto3 JSON. */
   readonly node: Readonly<Record<string, unknown>>;
+  /** google_grpc with ssl_credentials: TLS with these roots (the server name is checked against the target host). */
+  readonly sslCredentials?: SslChannelCredentials | null;
 }
 
 export type ParseResult = { ok: true; value: XdsBootstrap | null; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] };
@@ -92,7 +105,33 @@ function clusterTarget(bootstrap: Json, name: string): { target: string; http2: 
   return { target: `${host}:${port}`, http2 };
 }
 
-function parseAdsConfig(e: Errors, bootstrap: Json, v: unknown): Pick<XdsBootstrap, 'apiType' | 'target' | 'clusterName' | 'authority' | 'nodeOnFirstMessageOnly'> | null {
+function dataSourceRef(e: Errors, field: string, v: unknown): DataSourceRef | null {
+  if (v === undefined) return null;
+  if (!isObject(v)) { e.error(field, 'must be a DataSource object'); return null; }
+  e.unknown(field, v, ['filename', 'inline_string', 'inline_bytes']);
+  if (typeof v.filename === 'string' && v.filename !== '') return { filename: v.filename };
+  if (typeof v.inline_string === 'string' && v.inline_string !== '') return { inline: v.inline_string };
+  if (typeof v.inline_bytes === 'string' && v.inline_bytes !== '') return { inline: Buffer.from(v.inline_bytes, 'base64').toString('utf8') };
+  e.error(field, 'one of filename, inline_string or inline_bytes is required');
+  return null;
+}
+
+/** google_grpc.channel_credentials: ssl_credentials (TLS) or insecure; null for plaintext. */
+function parseChannelCredentials(e: Errors, field: string, v: unknown): SslChannelCredentials | null {
+  if (v === undefined) return null;
+  if (!isObject(v)) { e.error(field, 'must be a ChannelCredentials object'); return null; }
+  e.unknown(field, v, ['ssl_credentials', 'insecure']);
+  if (v.ssl_credentials === undefined) return null;
+  const ssl = v.ssl_credentials;
+  const f = `${field}.ssl_credentials`;
+  if (!isObject(ssl)) { e.error(f, 'must be an SslCredentials object'); return null; }
+  e.unknown(f, ssl, ['root_certs', 'private_key', 'cert_chain']);
+  const out = { rootCerts: dataSourceRef(e, `${f}.root_certs`, ssl.root_certs), privateKey: dataSourceRef(e, `${f}.private_key`, ssl.private_key), certChain: dataSourceRef(e, `${f}.cert_chain`, ssl.cert_chain) };
+  if ((out.privateKey === null) !== (out.certChain === null)) e.error(f, 'private_key and cert_chain go together');
+  return out;
+}
+
+function parseAdsConfig(e: Errors, bootstrap: Json, v: unknown): Pick<XdsBootstrap, 'apiType' | 'target' | 'clusterName' | 'authority' | 'nodeOnFirstMessageOnly' | 'sslCredentials'> | null {
   if (!isObject(v)) { e.error('ads_config', 'must be an ApiConfigSource object'); return null; }
   e.unknown('ads_config', v, ['api_type', 'transport_api_version', 'grpc_services', 'set_node_on_first_message_only', 'rate_limit_settings', 'refresh_delay', 'request_timeout']);
   const apiType = v.api_type === 'GRPC' || v.api_type === 'AGGREGATED_GRPC' ? 'GRPC'
@@ -119,9 +158,12 @@ function parseAdsConfig(e: Errors, bootstrap: Json, v: unknown): Pick<XdsBootstr
     return apiType && { apiType, target: t.target, clusterName: g.cluster_name, authority, nodeOnFirstMessageOnly };
   }
   if (isObject(svc.google_grpc)) {
-    const uri = svc.google_grpc.target_uri;
+    const g = svc.google_grpc;
+    e.unknown(`${field}.google_grpc`, g, ['target_uri', 'stat_prefix', 'channel_credentials', 'channel_args']);
+    const uri = g.target_uri;
     if (typeof uri !== 'string' || uri === '') { e.error(`${field}.google_grpc.target_uri`, 'is required'); return null; }
-    return apiType && { apiType, target: uri, clusterName: null, authority: uri, nodeOnFirstMessageOnly };
+    const sslCredentials = parseChannelCredentials(e, `${field}.google_grpc.channel_credentials`, g.channel_credentials);
+    return apiType && { apiType, target: uri, clusterName: null, authority: uri, nodeOnFirstMessageOnly, sslCredentials };
   }
   e.error(field, 'one of envoy_grpc or google_grpc is required');
   return null;

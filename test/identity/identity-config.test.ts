@@ -19,7 +19,7 @@ test('environment variables, overridden by flags; identity from node metadata', 
   const meta = { pilotfish: { namespace: 'shop', serviceAccount: 'cart' } };
   const fromEnv = resolveIdentityConfig(none, env, meta, read)!;
   assert.deepEqual(fromEnv, {
-    caAddress: '127.0.0.1:15012', caRootCertPem: null, tokenFile: '/var/run/token',
+    caAddress: '127.0.0.1:15012', caRootCertPem: null, caRootCertFile: null, tokenFile: '/var/run/token',
     identity: { trustDomain: 'example.org', namespace: 'shop', serviceAccount: 'cart' }, spiffeId: 'spiffe://example.org/ns/shop/sa/cart', validitySeconds: 600,
   });
   const fromFlags = resolveIdentityConfig({ caAddress: 'cp:15012', caRootCert: '/etc/ca/root.pem', identityTokenFile: '/t', trustDomain: 'td.local', certValiditySeconds: 2 }, env, meta, read)!;

@@ -1,5 +1,6 @@
 // The control plane's certificate authority: loads or creates its root (or uses the operator's CA), signs workload CSRs, and rotates roots.
 import { X509Certificate } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -72,6 +73,8 @@ export class CertificateAuthority {
   readonly mode: 'self-signed' | 'operator';
   readonly maxTtlSeconds: number;
   readonly issued = new IssuedRegistry();
+  /** 'roots' after the trust bundle or the signing root changed (rotate, activate, remove): the secure xDS port and the root ConfigMaps follow it. */
+  readonly events = new EventEmitter();
   private readonly logger: Logger;
   private readonly store: RootStore | null;
   private readonly rootKeyBits: number;
@@ -183,6 +186,11 @@ export class CertificateAuthority {
     return { record, chain: [leaf.toString(), ...this.signerChain], trustBundle: this.trustBundle() };
   }
 
+  /** The signing CA and its chain (signer first), for certificates that are not workload identities: the injection webhook's serving certificate. */
+  signingCa(): { readonly signer: CaKeyPair; readonly chain: readonly string[] } {
+    return { signer: this.signer, chain: this.signerChain };
+  }
+
   /**
    * Generates a new root and trusts it alongside the current one. With `activate` (default) new leaves are signed by it at once;
    * without, it is only staged (trusted) until activateRoot(). Earlier roots stay trusted until removeRoot().
@@ -200,6 +208,7 @@ export class CertificateAuthority {
       this.logger.info({ fingerprint: pair.fingerprint, notAfter: pair.x509.validToDate.toISOString() }, 'CA: new root staged (trusted, not signing yet)');
       if (opts.activate !== false) return this.activateRoot();
       store.writeBundle(this.trustBundle());
+      this.events.emit('roots');
       return this.info(pair.fingerprint);
     } finally {
       this.rotating = false;
@@ -220,6 +229,7 @@ export class CertificateAuthority {
     this.signerChain = [staged.certPem];
     this.staged = null;
     store.writeBundle(this.trustBundle());
+    this.events.emit('roots');
     this.logger.info({ fingerprint: staged.fingerprint, previous: old.fingerprint }, 'CA: new root is signing; the previous root stays trusted until removed');
     return this.info(staged.fingerprint);
   }
@@ -242,6 +252,7 @@ export class CertificateAuthority {
       this.previous = keep;
     }
     store.writeBundle(this.trustBundle());
+    this.events.emit('roots');
     this.logger.info({ fingerprint: removed.fingerprint, state: removed.state }, 'CA: root removed from the trust bundle');
     return removed;
   }

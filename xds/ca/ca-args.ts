@@ -17,7 +17,7 @@ export interface CaArgs {
   tokenAudiences?: string[];
 }
 
-export const CA_USAGE = `Certificate authority (pilotfish.ca.v1.CertificateService, served on the --xds-address gRPC server):
+export const CA_USAGE = `Certificate authority (pilotfish.ca.v1.CertificateService, served with ADS on --xds-address and --secure-xds-address):
       --no-ca               do not run the certificate authority
       --trust-domain NAME   SPIFFE trust domain (default cluster.local)
       --ca-dir DIR          state of the self-generated root, created on first start (default ~/.pilotfish/ca)

@@ -29,11 +29,28 @@ export async function certificateServiceDefinition(): Promise<grpc.ServiceDefini
 }
 
 /** The CreateCertificate handler: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, UNAVAILABLE or a chain + trust bundle. */
-export function certificateServiceHandlers(ca: CertificateAuthority, auth: Authenticator, logger: Logger): grpc.UntypedServiceImplementation {
+/** True when a gRPC peer ("127.0.0.1:5000", "[::1]:5000", "[::ffff:127.0.0.1]:5000", "unix:…") is this host's loopback. */
+export function isLoopbackPeer(peer: string): boolean {
+  if (peer.startsWith('unix:')) return true;
+  const host = peer.replace(/^ipv[46]:/, '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  return host === '::1' || host === 'localhost' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The CreateCertificate handler: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, UNAVAILABLE or a chain + trust bundle.
+ * `transport` says how the call arrived: on the plaintext port a token is only accepted from loopback (it would
+ * otherwise have crossed the network in clear); the TLS port (--secure-xds-address) accepts it from anywhere.
+ */
+export function certificateServiceHandlers(
+  ca: CertificateAuthority, auth: Authenticator, logger: Logger, transport: 'plaintext' | 'tls' = 'plaintext',
+): grpc.UntypedServiceImplementation {
   const handle = async (call: grpc.ServerUnaryCall<CreateCertificateRequest, CreateCertificateResponse>, callback: grpc.sendUnaryData<CreateCertificateResponse>) => {
     const peer = call.getPeer();
     let granted: WorkloadIdentity | null = null;
     try {
+      if (transport === 'plaintext' && !isLoopbackPeer(peer)) {
+        throw new CaError('UNAUTHENTICATED', 'certificate requests over plaintext are accepted from loopback only; use the control plane\'s TLS port (--secure-xds-address, 15012 in a cluster) with its root certificate');
+      }
       granted = await auth.authenticate(bearerToken(call.metadata.get('authorization')));
       const r = ca.sign({ csr: call.request.csr, validitySeconds: Number(call.request.validity_duration ?? 0), expect: granted, peer });
       logger.info({ peer, identity: r.record.identity, serial: r.record.serial, notAfter: r.record.notAfter, root: r.record.root }, 'CA: certificate issued');

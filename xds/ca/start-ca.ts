@@ -24,7 +24,10 @@ export interface RunningCa {
   readonly authority: CertificateAuthority;
   readonly authenticator: Authenticator;
   readonly definition: grpc.ServiceDefinition;
+  /** Handlers for the plaintext port (tokens from loopback peers only). */
   readonly handlers: grpc.UntypedServiceImplementation;
+  /** Handlers for the TLS port (--secure-xds-address): tokens from anywhere. */
+  readonly tlsHandlers: grpc.UntypedServiceImplementation;
   /** GET /debug/certs. */
   status(): unknown;
   /** POST /debug/ca/<action>: rotate-root[?stage=true], activate-root[?fingerprint=], remove-root?fingerprint=. Null for an unknown action. */
@@ -61,7 +64,8 @@ export async function startCa(opts: CaOptions, model: MeshModel | null, logger: 
     authority,
     authenticator,
     definition: await certificateServiceDefinition(),
-    handlers: certificateServiceHandlers(authority, authenticator, logger),
+    handlers: certificateServiceHandlers(authority, authenticator, logger, 'plaintext'),
+    tlsHandlers: certificateServiceHandlers(authority, authenticator, logger, 'tls'),
     status: () => ({ ...(authority.status() as object), credentials }),
     action: (name, params) => {
       const fingerprint = params.get('fingerprint') ?? undefined;

@@ -18,6 +18,8 @@ export class XdsServer implements StreamHost {
   readonly events = new EventEmitter();
   private readonly streams = new Set<StreamBase>();
   private readonly server: grpc.Server;
+  /** The TLS port's server (listenSecure), a separate grpc.Server so its services know how calls arrived. */
+  private secureServer: grpc.Server | null = null;
   private seq = 0;
   private readonly onChange = () => this.pushAll();
 
@@ -35,19 +37,39 @@ export class XdsServer implements StreamHost {
     this.server.addService(service, implementation);
   }
 
-  /** Binds "host:port" (port 0 picks one) and returns the bound port. */
-  async listen(address: string): Promise<number> {
-    const svc = await adsService();
-    this.server.addService(svc.service, {
+  private adsHandlers(): grpc.UntypedServiceImplementation {
+    return {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
         this.track(new SotwStream(this, this.newStatus('sotw', call.getPeer()), call));
       },
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => {
         this.track(new DeltaStream(this, this.newStatus('delta', call.getPeer()), call));
       },
-    });
+    };
+  }
+
+  /** Binds "host:port" (port 0 picks one) and returns the bound port. */
+  async listen(address: string): Promise<number> {
+    const svc = await adsService();
+    this.server.addService(svc.service, this.adsHandlers());
     return new Promise<number>((resolve, reject) => {
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  /**
+   * Serves ADS and `services` (the certificate authority's TLS handlers) on a second, TLS port (Istio's 15012) with
+   * `credentials`, whose secure context may be swapped later without dropping streams. Returns the bound port.
+   */
+  async listenSecure(address: string, credentials: grpc.ServerCredentials, services: readonly [grpc.ServiceDefinition, grpc.UntypedServiceImplementation][]): Promise<number> {
+    if (this.secureServer) throw new Error('the secure xDS port is already listening');
+    const svc = await adsService();
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    server.addService(svc.service, this.adsHandlers());
+    for (const [def, impl] of services) server.addService(def, impl);
+    this.secureServer = server;
+    return new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
     });
   }
 
@@ -87,6 +109,7 @@ export class XdsServer implements StreamHost {
   async close(): Promise<void> {
     this.state.off('change', this.onChange);
     this.server.forceShutdown();
+    this.secureServer?.forceShutdown();
     this.streams.clear();
   }
 }
