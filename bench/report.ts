@@ -1,6 +1,6 @@
 // Renders the bench results as a markdown table with ratios to the direct, nginx and bare-forwarder rows.
 
-export type RowKey = 'direct' | 'nginx' | 'bare' | 'sidecar' | 'trace100' | 'trace1' | 'pair' | 'pair-mtls';
+export type RowKey = 'direct' | 'nginx' | 'bare' | 'sidecar' | 'jwt' | 'trace100' | 'trace1' | 'pair' | 'pair-mtls';
 
 export interface RowResult {
   readonly key: RowKey;

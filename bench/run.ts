@@ -9,6 +9,7 @@ import { renderReport, renderXdsSection, type RowKey, type RowResult, type XdsRo
 import { startOtlpSink, type OtlpSink } from './otlp-sink.ts';
 import { PILOTFISH, startSidecar } from './sidecar.ts';
 import { startSidecarPair } from './sidecar-pair.ts';
+import { startJwtSidecar } from './jwt-sidecar.ts';
 import { measureControlPlaneScale } from './xds-control-plane.ts';
 import { measureSidecarScale } from './xds-sidecar-scale.ts';
 
@@ -22,7 +23,7 @@ const DURATION = num('BENCH_DURATION', 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const RATE = num('BENCH_RATE', 1000);
-const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar,trace100,trace1,pair,pair-mtls').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
+const ROWS = (process.env.BENCH_ROWS ?? 'direct,nginx,bare,sidecar,jwt,trace100,trace1,pair,pair-mtls').split(',').map((s) => s.trim()).filter(Boolean) as RowKey[];
 const XDS = process.env.BENCH_XDS !== '0';
 const UPSTREAM_KIND = process.env.BENCH_UPSTREAM === 'nginx' ? 'nginx' : 'node';
 const EXPECTED_BODY = 'hello from the bench upstream';
@@ -32,6 +33,7 @@ const LABELS: Record<RowKey, string> = {
   nginx: 'nginx (1 worker, keep-alive upstream)',
   bare: 'bare forwarder (node:http + undici Pool)',
   sidecar: 'pilotfish sidecar (--concurrency 1)',
+  jwt: 'pilotfish sidecar, jwt_authn RS256 (local JWKS, jwt_cache_config)',
   trace100: 'pilotfish sidecar, tracing 100 % (OTLP/HTTP)',
   trace1: 'pilotfish sidecar, tracing 1 % (OTLP/HTTP)',
   pair: 'sidecar pair, plaintext (client → sidecar → sidecar → upstream)',
@@ -47,7 +49,7 @@ if (missing.length > 0) console.log(`missing: ${missing.join(', ')} — install 
 if (UPSTREAM_KIND === 'nginx' && !nginx) throw new Error('BENCH_UPSTREAM=nginx needs nginx: apt-get install nginx-light');
 
 /** What a row puts between the load generator and the upstream; pid null means nothing (direct). `extraPids`: more processes under test (the pair's second sidecar). */
-interface Subject { readonly port: number; readonly pid: number | null; readonly extraPids?: readonly number[]; stop(): Promise<void>; notes?(): Promise<string[]> }
+interface Subject { readonly port: number; readonly pid: number | null; readonly path?: string; readonly extraPids?: readonly number[]; stop(): Promise<void>; notes?(): Promise<string[]> }
 
 /** The OTLP endpoint the tracing rows export to (started with the first of them). */
 let sink: OtlpSink | null = null;
@@ -76,6 +78,10 @@ async function startSubject(key: RowKey, upstreamPort: number): Promise<Subject 
   if (key === 'pair' || key === 'pair-mtls') {
     const pair = await startSidecarPair(pin, upstreamPort, key === 'pair-mtls');
     return { port: pair.port, pid: pair.pids[0] ?? null, extraPids: pair.pids.slice(1), stop: () => pair.stop(), notes: () => pair.notes() };
+  }
+  if (key === 'jwt') {
+    const { sidecar: j, token } = await startJwtSidecar(pin, upstreamPort);
+    return { port: j.port, pid: j.proc.proc.pid ?? null, path: `/?access_token=${token}`, stop: () => j.proc.stop() };
   }
   if (key === 'trace100' || key === 'trace1') {
     sink ??= await startOtlpSink();
@@ -108,7 +114,7 @@ async function measureRow(key: RowKey, upstreamPort: number): Promise<RowResult>
   }
   if (typeof subject === 'string') return { ...empty, skipped: subject };
   try {
-    const url = `http://127.0.0.1:${subject.port}/`;
+    const url = `http://127.0.0.1:${subject.port}${subject.path ?? '/'}`;
     const bad = await check(url);
     if (bad) return { ...empty, skipped: 'not working', notes: [bad] };
     const pid = subject.pid === null ? null : [subject.pid, ...(subject.extraPids ?? [])];
@@ -184,9 +190,12 @@ async function main(): Promise<void> {
   console.log(`upstream on 127.0.0.1:${upstream.port}; rows: ${ROWS.join(', ')}`);
   const results: RowResult[] = [];
   for (const key of ROWS) {
-    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar,trace100,trace1,pair,pair-mtls)`);
+    if (!(key in LABELS)) throw new Error(`unknown row ${key} in BENCH_ROWS (use direct,nginx,bare,sidecar,jwt,trace100,trace1,pair,pair-mtls)`);
     let r = await measureRow(key, upstream.port);
     const off = results.find((x) => x.key === 'sidecar');
+    if (key === 'jwt' && !r.skipped && off && !off.skipped && off.rps > 0) {
+      r = { ...r, notes: [`${(r.rps / off.rps).toFixed(2)}× the req/s of the sidecar without jwt_authn (one token, verified once and then found in the jwt_cache_config cache; time, issuer and audience checked per request)`, ...r.notes] };
+    }
     if ((key === 'trace100' || key === 'trace1') && !r.skipped && off && !off.skipped && off.rps > 0) {
       r = { ...r, notes: [`${(r.rps / off.rps).toFixed(2)}× the req/s of the sidecar with tracing off`, ...r.notes] };
     }

@@ -212,6 +212,33 @@ describe('jwt_authn remote JWKS', () => {
     assert.equal((await h2.send('/', bearer(await token(rsa)))).routed, true);
   });
 
+  test('jwt_cache_config: a cached token is refused once the key set it verified against is replaced, and once it expires', async () => {
+    const server = jwksServer(jwks(rsa));
+    const h = harness({
+      providers: { p: remoteProvider({ jwt_cache_config: { jwt_cache_size: 2 }, clock_skew_seconds: 1, remote_jwks: { http_uri: { uri: 'https://issuer.example/jwks.json', cluster: 'idp', timeout: '2s' }, cache_duration: '0.05s' } }) },
+      rules: REQUIRE_P,
+    }, { fetch: server.fetch });
+    const t = await token(rsa);
+    assert.equal((await h.send('/', bearer(t))).routed, true);
+    assert.equal((await h.send('/', bearer(t))).routed, true, 'a cache hit still passes');
+    // The issuer rotates to another key under the same kid: the cached token must not outlive the key set it was checked with.
+    server.set(jwks(other));
+    const deadline = Date.now() + 10_000;
+    let o = await h.send('/', bearer(t));
+    while (o.routed && Date.now() < deadline) o = await h.send('/', bearer(t));
+    assert.equal(o.status, 401);
+    assert.equal(o.body, 'Jwt verification fails');
+    // A cached token still has its lifetime checked on every request.
+    server.set(jwks(rsa));
+    const short = await token(rsa, { exp: now() + 2 });
+    let first = await h.send('/', bearer(short));
+    while (!first.routed && Date.now() < deadline) first = await h.send('/', bearer(short));
+    assert.equal(first.routed, true, first.body);
+    let e = await h.send('/', bearer(short));
+    while (e.routed && Date.now() < deadline + 5_000) e = await h.send('/', bearer(short));
+    assert.equal(e.body, 'Jwt is expired');
+  });
+
   test('a JWKS answer that is not a key set fails closed', async () => {
     const server = jwksServer('<html>login</html>');
     const h = harness({ providers: { p: remoteProvider() }, rules: REQUIRE_P }, { fetch: server.fetch });

@@ -32,8 +32,8 @@ const PROVIDER: MessageTable = {
     forward: 'ok', from_headers: 'ok', from_params: 'ok', from_cookies: 'ok', forward_payload_header: 'ok',
     pad_forward_payload_header: 'ok', payload_in_metadata: 'ok', normalize_payload_in_metadata: 'ok', header_in_metadata: 'ok',
     clock_skew_seconds: 'ok', claim_to_headers: 'ok',
-    // A cache of verified tokens only saves work; route cache clearing needs a second route match (not done): accepted.
-    jwt_cache_config: 'ignore', clear_route_cache: 'warn',
+    // Route cache clearing needs a second route match (not done): accepted with a warning.
+    jwt_cache_config: 'ok', clear_route_cache: 'warn',
     failed_status_in_metadata: 'unsupported',
   },
 };
@@ -53,6 +53,7 @@ const CORE_RETRY_POLICY: MessageTable = {
   fields: { retry_back_off: 'ok', num_retries: 'ok', retry_on: 'ignore', retry_priority: 'unsupported', retry_host_predicate: 'unsupported', host_selection_retry_max_attempts: 'ignore' },
 };
 const BACKOFF: MessageTable = { message: 'envoy.config.core.v3.BackoffStrategy', fields: { base_interval: 'ok', max_interval: 'ok' } };
+const JWT_CACHE_CONFIG: MessageTable = { message: 'envoy.extensions.filters.http.jwt_authn.v3.JwtCacheConfig', fields: { jwt_cache_size: 'ok', jwt_max_token_size: 'ignore' } };
 const JWT_HEADER: MessageTable = { message: 'envoy.extensions.filters.http.jwt_authn.v3.JwtHeader', fields: { name: 'ok', value_prefix: 'ok' } };
 const CLAIM_TO_HEADER: MessageTable = { message: 'envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader', fields: { header_name: 'ok', claim_name: 'ok' } };
 const NORMALIZE_PAYLOAD: MessageTable = { message: 'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.NormalizePayload', fields: { space_delimited_claims: 'ok' } };
@@ -201,6 +202,8 @@ function compileProvider(name: string, p: Msg): JwtProviderConfig | null {
     headerInMetadata: p.optStr('header_in_metadata'),
     clockSkewSec: p.uint('clock_skew_seconds', 0) || DEFAULT_CLOCK_SKEW_SEC,
     claimToHeaders,
+    // Envoy: jwt_cache_config present → a cache of jwt_cache_size (0 or unset: 100) verified tokens; absent → none.
+    jwtCacheSize: p.has('jwt_cache_config') ? (p.msg('jwt_cache_config', JWT_CACHE_CONFIG)?.uint('jwt_cache_size', 0, 0, 100_000) || 100) : 0,
   };
   return p.ctx.errors.length > before || jwks === null ? null : config;
 }

@@ -26,6 +26,8 @@ interface AllProviders {
 export class JwtAuthenticator {
   readonly #providers: ReadonlyMap<string, JwtProviderConfig>;
   readonly #sources: ReadonlyMap<string, JwksSource>;
+  /** Per provider: token → the key set it verified against (jwt_cache_config), oldest first. */
+  readonly #verified = new Map<string, Map<string, object>>();
   readonly #all: AllProviders;
   readonly #nowSec: () => number;
 
@@ -119,12 +121,23 @@ export class JwtAuthenticator {
     const source = this.#sources.get(p.name)!;
     const keys = await source.keys();
     if (typeof keys === 'string') return keys;
+    // Envoy's jwt_cache_config: a token whose signature verified against this very key set skips the signature check
+    // (time, audience and subject are still checked above on every request). A new key set is a new object: no hit.
+    const cache = p.jwtCacheSize > 0 ? this.#verifiedCache(p) : null;
+    if (cache !== null && cache.get(jwt.token) === keys) return 'Ok';
     const s = await verifySignature(jwt, keys);
+    if (s === 'Ok' && cache !== null) remember(cache, jwt.token, keys, p.jwtCacheSize);
     if (s !== 'JwksKidAlgMismatch') return s;
     // A kid we do not know: the issuer may have rotated its keys since the last fetch.
     const fresh = await source.refreshForUnknownKid();
     if (fresh === null) return s;
     return typeof fresh === 'string' ? fresh : verifySignature(jwt, fresh);
+  }
+
+  #verifiedCache(p: JwtProviderConfig): Map<string, object> {
+    let c = this.#verified.get(p.name);
+    if (c === undefined) { c = new Map(); this.#verified.set(p.name, c); }
+    return c;
   }
 
   /** A good token: forward the payload, copy claims into headers, drop the token (unless forward), record metadata. */
@@ -165,4 +178,11 @@ function describeJwt(jwt: ParsedJwt): string {
 function refuse(ctx: VerifyContext, s: JwtStatus, who: string, detail: string): JwtStatus {
   ctx.refusals.push(`${who}: ${statusText(s)}${detail === '' ? '' : ` (${detail})`}`);
   return s;
+}
+
+/** Adds a verified token, dropping the oldest entries beyond `size` (a Map iterates in insertion order). */
+function remember(cache: Map<string, object>, token: string, keys: object, size: number): void {
+  cache.delete(token);
+  cache.set(token, keys);
+  while (cache.size > size) cache.delete(cache.keys().next().value!);
 }

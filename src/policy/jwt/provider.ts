@@ -38,6 +38,8 @@ export interface JwtProviderConfig {
   readonly maxLifetimeSec: number | null;
   readonly jwks: JwksConfig;
   readonly forward: boolean;
+  /** jwt_cache_config.jwt_cache_size: tokens whose signature verified are remembered (0: no cache). */
+  readonly jwtCacheSize: number;
   readonly locations: readonly TokenLocation[];
   readonly forwardPayloadHeader: string | null;
   readonly padForwardPayloadHeader: boolean;
