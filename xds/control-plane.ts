@@ -18,6 +18,7 @@ import { startWebhook, webhookOptionsFromArgs, type WebhookOptions } from './web
 import type { WebhookServer } from './webhook/webhook-server.ts';
 import { KubeConfigApi, loadKubeConfig } from './kube/api-client.ts';
 import { KubeSource } from './kube/source.ts';
+import { kubeServerVersion } from './kube/server-version.ts';
 import { ServingCertManager, type SecureXdsOptions } from './secure/secure-xds.ts';
 import { coreV1ConfigMaps, RootCertPublisher, type ConfigMapClient } from './secure/root-configmap.ts';
 import type { KubeApi } from './kube/api-client.ts';
@@ -314,7 +315,7 @@ export async function runControlPlaneCommand(argv: string[]): Promise<number> {
     // With the CA in a cluster: the roots go to every injection-enabled namespace as ConfigMap pilotfish-ca-root-cert.
     const rootConfigMaps = kc && ca ? { api: new KubeConfigApi(kc), configMaps: coreV1ConfigMaps(kc) } : undefined;
     cp = await startControlPlane({
-      inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca, webhook: webhookOptionsFromArgs(o.webhook), source,
+      inputs: o.inputs, xdsAddress: o.xdsAddress, statusAddress: o.statusAddress, logger, ca, webhook: webhookOptionsFromArgs(o.webhook, kc ? () => kubeServerVersion(kc) : undefined), source,
       mtls: { defaultMode: mode as MtlsMode | undefined }, outboundTrafficPolicy: otp as OutboundTrafficPolicy | undefined,
       ...(o.secureXdsAddress ? { secureXds: { address: o.secureXdsAddress, dnsNames: o.secureXdsDnsNames } } : {}), rootConfigMaps,
     });

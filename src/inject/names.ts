@@ -36,6 +36,9 @@ export const ANNOTATIONS = {
   excludeOutboundIPRanges: 'traffic.pilotfish.io/excludeOutboundIPRanges',
 } as const;
 
+/** kubectl logs/exec/attach use this container when none is named (set in regular-container mode, where the proxy is first). */
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+
 export const PORTS = {
   outbound: 15001,
   inbound: 15006,

@@ -1,5 +1,5 @@
 // The injection itself, pure: a pod (or pod template) in, the JSON Patch operations that add the sidecar out — or why it is skipped.
-import { ANNOTATIONS, INIT_CONTAINER, PROXY_CONTAINER } from './names.ts';
+import { ANNOTATIONS, DEFAULT_CONTAINER_ANNOTATION, INIT_CONTAINER, PROXY_CONTAINER } from './names.ts';
 import { InjectError, optedOut, podSettings } from './pod-settings.ts';
 import { rewriteProbes, type AppProbers } from './probes.ts';
 import { initContainer, proxyContainer, statusValue, volumes, type InjectOptions } from './templates.ts';
@@ -53,6 +53,29 @@ function serviceName(labels: Record<string, string>, fallback: string): string {
 }
 
 /**
+ * PILOTFISH_PORTS: the app containers' TCP ports, each port once. Kubernetes only warns about two containers declaring the
+ * same port name (real charts do, e.g. an app and an oauth2-proxy both "http"); like Kubernetes for Services and probes,
+ * the first declaration keeps the name and a later one is named `port-<n>`, as an unnamed port is.
+ */
+export function appPortList(containers: readonly Obj[]): { name: string; port: number }[] {
+  const out: { name: string; port: number }[] = [];
+  const ports = new Set<number>();
+  const names = new Set<string>();
+  for (const c of containers) {
+    for (const p of Array.isArray(c.ports) ? c.ports : []) {
+      if (!isObj(p) || typeof p.containerPort !== 'number' || ports.has(p.containerPort)) continue;
+      if (p.protocol !== undefined && p.protocol !== 'TCP') continue;
+      ports.add(p.containerPort);
+      const declared = typeof p.name === 'string' && p.name !== '' ? p.name : null;
+      const name = declared !== null && !names.has(declared) ? declared : `port-${p.containerPort}`;
+      names.add(name);
+      out.push({ name, port: p.containerPort });
+    }
+  }
+  return out;
+}
+
+/**
  * Injects one pod template. Skips (with the reason) pods that opted out, use the host network or carry the status
  * annotation; throws InjectError for input it cannot inject safely (a container already named like ours, bad annotations).
  */
@@ -84,11 +107,13 @@ export function injectPod(pod: unknown, opts: InjectOptions, ctx: PodContext): P
   const at = ctx.at;
   const ops: PatchOp[] = [];
 
-  // Annotations first (the status marks the pod as injected).
-  const status = statusValue(opts, s.native);
-  if (!isObj(meta)) ops.push({ op: 'add', path: `${at}/metadata`, value: { annotations: { [ANNOTATIONS.status]: status } } });
-  else if (!isObj(meta.annotations)) ops.push({ op: 'add', path: `${at}/metadata/annotations`, value: { [ANNOTATIONS.status]: status } });
-  else ops.push({ op: 'add', path: `${at}/metadata/annotations/${pointerSegment(ANNOTATIONS.status)}`, value: status });
+  // Annotations first (the status marks the pod as injected). A regular-container proxy becomes containers[0], which
+  // kubectl logs/exec/attach would pick without a container name: point them at the app instead, as Istio does.
+  const added: Record<string, string> = { [ANNOTATIONS.status]: statusValue(opts, s.native) };
+  if (!s.native && anns[DEFAULT_CONTAINER_ANNOTATION] === undefined) added[DEFAULT_CONTAINER_ANNOTATION] = containers[0].name as string;
+  if (!isObj(meta)) ops.push({ op: 'add', path: `${at}/metadata`, value: { annotations: added } });
+  else if (!isObj(meta.annotations)) ops.push({ op: 'add', path: `${at}/metadata/annotations`, value: added });
+  else for (const [k, v] of Object.entries(added)) ops.push({ op: 'add', path: `${at}/metadata/annotations/${pointerSegment(k)}`, value: v });
 
   // App probes, on the containers' current indices (before anything is inserted).
   const probers: AppProbers = {};
@@ -103,16 +128,7 @@ export function injectPod(pod: unknown, opts: InjectOptions, ctx: PodContext): P
     });
   }
 
-  const appPorts: { name: string; port: number }[] = [];
-  const seen = new Set<number>();
-  for (const c of containers) {
-    for (const p of Array.isArray(c.ports) ? c.ports : []) {
-      if (!isObj(p) || typeof p.containerPort !== 'number' || seen.has(p.containerPort)) continue;
-      if (p.protocol !== undefined && p.protocol !== 'TCP') continue;
-      seen.add(p.containerPort);
-      appPorts.push({ name: typeof p.name === 'string' && p.name !== '' ? p.name : `port-${p.containerPort}`, port: p.containerPort });
-    }
-  }
+  const appPorts = appPortList(containers);
   const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
   const proxy = proxyContainer(opts, s, {
     service: serviceName(labels, ctx.workloadName),

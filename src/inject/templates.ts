@@ -68,6 +68,9 @@ export function initContainer(o: InjectOptions, s: PodSettings): Obj {
     '-i', s.includeOutboundIPRanges,
     '-b', s.includeInboundPorts,
     '-d', excludeIn.join(','),
+    // The capture listeners bind 0.0.0.0 only: ip6tables REDIRECT rules (what --ipv6 auto installs on a dual-stack pod)
+    // would send every IPv6 connection to a port nothing listens on. IPv6 stays uncaptured until [::] listeners exist.
+    '--ipv6', 'off',
   ];
   if (s.excludeOutboundIPRanges.length > 0) args.push('-x', s.excludeOutboundIPRanges.join(','));
   if (s.excludeOutboundPorts.length > 0) args.push('-o', s.excludeOutboundPorts.join(','));

@@ -68,7 +68,8 @@ const FLAGS: readonly Flag[] = [
   { name: '--help', env: null, arg: null, help: 'show this help' },
 ];
 
-export type SidecarParse = { ok: true; options: SidecarOptions } | { ok: false; error: string };
+/** `warnings`: input that was accepted with a fallback (printed on stderr by the command). */
+export type SidecarParse = { ok: true; options: SidecarOptions; warnings: string[] } | { ok: false; error: string };
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -85,8 +86,11 @@ function hostPort(what: string, v: string): string | null {
   return null;
 }
 
-/** `http=8080,grpc=9090`; a bare port is named after its position ("port0"). */
-export function parsePorts(v: string, what: string): Record<string, number> | string {
+/**
+ * `http=8080,grpc=9090`; a bare port is named after its position ("port0"). A name given twice (two containers may
+ * declare the same port name; Kubernetes only warns) keeps its first port, with a warning, rather than failing the pod.
+ */
+export function parsePorts(v: string, what: string, warnings: string[] = []): Record<string, number> | string {
   const out: Record<string, number> = {};
   for (const [i, item] of v.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
     const eq = item.indexOf('=');
@@ -94,7 +98,10 @@ export function parsePorts(v: string, what: string): Record<string, number> | st
     const p = port(`${what} "${item}"`, eq < 0 ? item : item.slice(eq + 1).trim(), false);
     if (typeof p === 'string') return p;
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i.test(name)) return `${what}: "${name}" is not a valid port name`;
-    if (name in out) return `${what}: port name "${name}" appears twice`;
+    if (name in out) {
+      warnings.push(`${what}: port name "${name}" appears twice; keeping ${name}=${out[name]}, ignoring ${name}=${p}`);
+      continue;
+    }
     out[name] = p;
   }
   return out;
@@ -140,7 +147,8 @@ export function parseSidecarArgs(argv: readonly string[], env: Env = process.env
     interception: 'iptables', outboundPort: 15001, inboundPort: 15006, adminPort: 15000, statusPort: 15021, caAddress: null,
     identityTokenFile: null, xdsRootCert: null, drainTimeS: 5, logLevel: 'info', dependencies: null, adminAddressPath: null, help,
   };
-  if (help) return { ok: true, options: o };
+  const warnings: string[] = [];
+  if (help) return { ok: true, options: o, warnings };
   const xds = get('--xds-address');
   if (xds === undefined) return { ok: false, error: '--xds-address (or PILOTFISH_XDS_ADDRESS) is required: the control plane\'s HOST:PORT' };
   const xdsError = hostPort(src('--xds-address'), xds);
@@ -161,7 +169,7 @@ export function parseSidecarArgs(argv: readonly string[], env: Env = process.env
   o.address = address;
   const ports = get('--ports');
   if (ports !== undefined) {
-    const p = parsePorts(ports, src('--ports'));
+    const p = parsePorts(ports, src('--ports'), warnings);
     if (typeof p === 'string') return { ok: false, error: p };
     o.ports = p;
   }
@@ -204,7 +212,7 @@ export function parseSidecarArgs(argv: readonly string[], env: Env = process.env
   const deps = get('--dependencies');
   if (deps !== undefined) o.dependencies = deps.split(',').map((s) => s.trim()).filter(Boolean);
   o.adminAddressPath = get('--admin-address-path') ?? null;
-  return { ok: true, options: o };
+  return { ok: true, options: o, warnings };
 }
 
 export function sidecarHelp(): string {

@@ -81,6 +81,7 @@ export async function runSidecar(argv: readonly string[], env: NodeJS.ProcessEnv
     process.stdout.write(sidecarHelp());
     return 0;
   }
+  for (const w of parsed.warnings) process.stderr.write(`pilotfish sidecar: warning: ${w}\n`);
   if (o.interception === 'iptables' && typeof process.getuid === 'function' && process.getuid() !== PROXY_UID) {
     process.stderr.write(`pilotfish sidecar: warning: running as uid ${process.getuid()}, not ${PROXY_UID}: with interception iptables the proxy's own `
       + `connections are only exempt from capture when its uid is the one given to pilotfish iptables -u\n`);

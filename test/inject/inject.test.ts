@@ -11,6 +11,8 @@ import type { InjectOptions } from '../../src/inject/templates.ts';
 import { injectObject } from '../../src/inject/workloads.ts';
 import { applyJsonPatch } from '../../src/inject/json-patch.ts';
 import { injectManifest } from '../../src/inject/yaml-manifest.ts';
+import { parseIptablesArgs } from '../../src/interception/iptables-options.ts';
+import { parseSidecarArgs } from '../../src/sidecar/sidecar-args.ts';
 
 const WORKLOADS = readFileSync(new URL('./fixtures/workloads.yaml', import.meta.url), 'utf8');
 const OPTS: InjectOptions = { image: 'registry.example/pilotfish:0.1.0', xdsAddress: 'pilotfish-control-plane.pilotfish-system.svc:15010', nativeSidecar: true, tokenAudience: 'pilotfish-ca', version: '0.1.0' };
@@ -86,7 +88,7 @@ describe('pilotfish inject: workloads', () => {
     const [init, proxy] = spec.initContainers;
     assert.deepEqual(init.command, ['pilotfish']);
     assert.deepEqual(init.args, ['iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-g', '1337', '-i', '*', '-b', '*', '-d', '15020,15021,15000',
-      '-x', '169.254.169.254/32,10.96.0.0/12', '-o', '5432']);
+      '--ipv6', 'off', '-x', '169.254.169.254/32,10.96.0.0/12', '-o', '5432']);
     assert.deepEqual(init.securityContext.capabilities, { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] });
     assert.equal(init.securityContext.runAsUser, 0);
     assert.equal(init.securityContext.runAsNonRoot, false);
@@ -203,13 +205,59 @@ describe('pilotfish inject: skipped pods and annotations', () => {
     } }, { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 8080 }], livenessProbe: { httpGet: { path: '/l', port: 8080 } } }] });
     const out = applyJsonPatch(p, injectObject(p, OPTS).ops) as Any;
     new Pod(out).validate();
-    assert.deepEqual(out.spec.initContainers[0].args.slice(9), ['-i', '10.0.0.0/8', '-b', '8080', '-d', '15020,15021,15000,9000,9001', '-q', '443']);
+    assert.deepEqual(out.spec.initContainers[0].args.slice(9), ['-i', '10.0.0.0/8', '-b', '8080', '-d', '15020,15021,15000,9000,9001', '--ipv6', 'off', '-q', '443']);
     const proxy = out.spec.containers[0];
     assert.equal(proxy.name, 'pilotfish-proxy');
     assert.deepEqual(proxy.resources, { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '2', memory: '256Mi' } });
     assert.deepEqual(out.spec.containers[1].livenessProbe, { httpGet: { path: '/l', port: 8080 } });
     assert.equal(env(proxy, 'PILOTFISH_APP_PROBERS'), undefined);
     assert.equal(env(proxy, 'PILOTFISH_PORTS').value, 'port-8080=8080');
+  });
+
+  it('names a port whose name another container already declared port-<n>; the sidecar accepts the result', () => {
+    // Kubernetes only warns about the duplicate name (e.g. an app and an oauth2-proxy both call their port "http").
+    const p = pod({ labels: { app: 'web' } }, { containers: [
+      { name: 'app', image: 'app:1', ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9090 }] },
+      { name: 'oauth2-proxy', image: 'oauth2-proxy:7', ports: [{ name: 'http', containerPort: 4180 }, { name: 'metrics', containerPort: 9090 }] },
+    ] });
+    const out = applyJsonPatch(p, injectObject(p, OPTS).ops) as Any;
+    new Pod(out).validate();
+    const proxy = out.spec.initContainers[1];
+    assert.equal(env(proxy, 'PILOTFISH_PORTS').value, 'http=8080,metrics=9090,port-4180=4180');
+    // What the injected sidecar reads from its environment starts it (a duplicate name used to exit 2).
+    const parsed = parseSidecarArgs([], { PILOTFISH_XDS_ADDRESS: 'cp:15012', PILOTFISH_SERVICE: env(proxy, 'PILOTFISH_SERVICE').value,
+      PILOTFISH_PORTS: env(proxy, 'PILOTFISH_PORTS').value, INSTANCE_IP: '10.0.0.5', PILOTFISH_CA_ADDR: 'none' }, () => false);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+    assert.deepEqual(parsed.options.ports, { http: 8080, metrics: 9090, 'port-4180': 4180 });
+    assert.deepEqual(parsed.warnings, []);
+  });
+
+  it('injects --ipv6 off: the capture listeners are IPv4-only, so no ip6tables REDIRECT on dual-stack pods', () => {
+    const p = pod();
+    const out = applyJsonPatch(p, injectObject(p, OPTS).ops) as Any;
+    const init = out.spec.initContainers[0];
+    assert.deepEqual(init.command, ['pilotfish']);
+    const r = parseIptablesArgs(init.args.slice(1), {});
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    assert.equal(r.options.ipv6, 'off');
+  });
+
+  it('regular-container mode points kubectl at the first app container (kubectl.kubernetes.io/default-container) unless set', () => {
+    const dep = docs(injectManifest(WORKLOADS, LEGACY).text).find((d) => d.kind === 'Deployment');
+    new Deployment(dep).validate();
+    assert.equal(dep.spec.template.spec.containers[0].name, 'pilotfish-proxy');
+    assert.equal(dep.spec.template.metadata.annotations['kubectl.kubernetes.io/default-container'], 'reviews');
+    // A pod without annotations, one that already names its default container, and a native sidecar (proxy not in containers).
+    const bare = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'b', image: 'b' }] } };
+    const a = applyJsonPatch(bare, injectObject(bare, LEGACY).ops) as Any;
+    new Pod(a).validate();
+    assert.equal(a.metadata.annotations['kubectl.kubernetes.io/default-container'], 'app');
+    const set = pod({ annotations: { 'kubectl.kubernetes.io/default-container': 'sidecar-x' } });
+    const b = applyJsonPatch(set, injectObject(set, LEGACY).ops) as Any;
+    new Pod(b).validate();
+    assert.equal(b.metadata.annotations['kubectl.kubernetes.io/default-container'], 'sidecar-x');
+    const c = applyJsonPatch(pod(), injectObject(pod(), OPTS).ops) as Any;
+    assert.equal(c.metadata.annotations?.['kubectl.kubernetes.io/default-container'], undefined);
   });
 
   it('adds metadata and annotations to a pod that has none', () => {

@@ -11,7 +11,13 @@ import { applyJsonPatch } from '../../src/inject/json-patch.ts';
 import type { InjectOptions } from '../../src/inject/templates.ts';
 import { parseControlPlaneArgs } from '../../xds/cli.ts';
 import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
+import { EventEmitter } from 'node:events';
+import { loadKubeConfig } from '../../xds/kube/api-client.ts';
+import { kubeServerVersion, parseKubeVersion } from '../../xds/kube/server-version.ts';
 import { issueServingCert } from '../../xds/webhook/serving-cert.ts';
+import { webhookOptionsFromArgs, type WebhookArgs } from '../../xds/webhook/webhook-args.ts';
+import { FakeKubeApi } from '../kube/fake-kube-api.ts';
+import { withTimeout } from '../helpers/wait.ts';
 
 const REVIEW = JSON.parse(readFileSync(new URL('./fixtures/admission-review-pod.json', import.meta.url), 'utf8'));
 const INJECT: InjectOptions = { image: 'pilotfish:test', xdsAddress: 'pilotfish-control-plane.pilotfish-system.svc:15010', nativeSidecar: true, tokenAudience: 'pilotfish-ca', version: '0.1.0' };
@@ -160,5 +166,105 @@ describe('injection webhook (certificate from files, no CA)', () => {
     assert.match(!e2.ok ? e2.error : '', /needs --webhook-cert\/--webhook-key when the certificate authority is off/);
     const e3 = parseControlPlaneArgs(['-f', 'x', '--webhook-address', 'nope']);
     assert.match(!e3.ok ? e3.error : '', /--webhook-address expects host:port/);
+  });
+});
+
+describe('injection webhook: lifecycle mode from the API server version (--kubernetes)', () => {
+  let api: FakeKubeApi;
+  let dir: string;
+  /** What GET /version answers next (status, body, and optionally a promise to wait for before answering). */
+  let answers: [number, object, Promise<void>?][] = [];
+  const VERSION = (minor: string, gitVersion: string) => ({ major: '1', minor, gitVersion, gitCommit: 'abc', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.22', compiler: 'gc', platform: 'linux/amd64' });
+
+  before(async () => {
+    api = await new FakeKubeApi().start();
+    api.extraHandler = (_req, res, url) => {
+      if (url.pathname !== '/version') return false;
+      const [code, body, gate] = answers.length > 1 ? answers.shift()! : answers[0];
+      void (gate ?? Promise.resolve()).then(() => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+      return true;
+    };
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pf-webhook-version-'));
+    writeFileSync(path.join(dir, 'svc.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: productpage, namespace: bookinfo}\nspec:\n  ports: [{name: http, port: 9080}]\n');
+  });
+  after(async () => {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function withWebhook(args: WebhookArgs, body: (port: number, ca: string, logs: EventEmitter) => Promise<void>): Promise<void> {
+    const kc = loadKubeConfig(api.kubeconfig());
+    const logs = new EventEmitter();
+    const logger = pino({ level: 'info' }, { write: (line: string) => { logs.emit('line', JSON.parse(line)); } });
+    const webhook = { ...webhookOptionsFromArgs({ address: '127.0.0.1:0', dnsNames: ['localhost', '127.0.0.1'], image: 'pilotfish:test', ...args }, () => kubeServerVersion(kc))!, versionRetryMs: 20 };
+    const cp = await startControlPlane({
+      inputs: [path.join(dir, 'svc.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger, watch: false,
+      ca: { dir: path.join(dir, 'ca'), tokenFile: path.join(dir, 'tokens.yaml') }, webhook,
+    });
+    try {
+      await body(cp.webhookPort!, cp.ca!.trustBundle().join(''), logs);
+    } finally {
+      await cp.close();
+    }
+  }
+
+  async function injected(port: number, ca: string): Promise<Any> {
+    const r = await post(port, ca, review());
+    assert.equal(r.json.response.patchType, 'JSONPatch', r.text);
+    const pod = applyJsonPatch(REVIEW.request.object, JSON.parse(Buffer.from(r.json.response.patch, 'base64').toString())) as Any;
+    new Pod(pod).validate();
+    return pod;
+  }
+  const isNative = (pod: Any) => pod.spec.initContainers.some((c: Any) => c.name === 'pilotfish-proxy' && c.restartPolicy === 'Always');
+
+  it('injects a regular first container on Kubernetes 1.28 (no native sidecars), with kubectl\'s default container', async () => {
+    answers = [[200, VERSION('28', 'v1.28.9')]];
+    await withWebhook({}, async (port, ca) => {
+      const pod = await injected(port, ca);
+      assert.equal(isNative(pod), false);
+      assert.deepEqual(pod.spec.initContainers.map((c: Any) => c.name), ['pilotfish-init']);
+      assert.equal(pod.spec.containers[0].name, 'pilotfish-proxy');
+      assert.equal(pod.spec.containers[0].restartPolicy, undefined);
+      assert.equal(pod.metadata.annotations['kubectl.kubernetes.io/default-container'], 'productpage');
+      assert.equal(JSON.parse(pod.metadata.annotations['sidecar.pilotfish.io/status']).native, false);
+    });
+  });
+
+  it('injects native sidecars from 1.29 (managed clusters report minor "30+")', async () => {
+    answers = [[200, VERSION('30+', 'v1.30.2-gke.1000')]];
+    await withWebhook({}, async (port, ca) => {
+      assert.equal(isNative(await injected(port, ca)), true);
+    });
+  });
+
+  it('--inject-native-sidecar decides when given, without asking the API server', async () => {
+    answers = [[200, VERSION('28', 'v1.28.9')]];
+    const before = api.seen.filter((r) => r.path === '/version').length;
+    await withWebhook({ nativeSidecar: true }, async (port, ca) => {
+      assert.equal(isNative(await injected(port, ca)), true);
+    });
+    assert.equal(api.seen.filter((r) => r.path === '/version').length, before);
+  });
+
+  it('injects regular containers while the version cannot be read, and native ones once it can', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    answers = [[503, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 503, reason: 'ServiceUnavailable', message: 'starting' }], [200, VERSION('31', 'v1.31.0'), gate]];
+    await withWebhook({}, async (port, ca, logs) => {
+      const known = withTimeout(new Promise<void>((resolve) => logs.on('line', (l: { msg: string }) => { if (/native sidecars \(Kubernetes >= 1\.29\)/.test(l.msg)) resolve(); })), 10_000, 'the version to be read');
+      assert.equal(isNative(await injected(port, ca)), false, 'regular until the version is known');
+      release(); // the retry's answer arrives
+      await known;
+      assert.equal(isNative(await injected(port, ca)), true);
+    });
+  });
+
+  it('parses the versions servers report', () => {
+    assert.deepEqual(parseKubeVersion({ major: '1', minor: '29+', gitVersion: 'v1.29.3-eks-adc7111' }), { major: 1, minor: 29, gitVersion: 'v1.29.3-eks-adc7111' });
+    assert.deepEqual(parseKubeVersion({ major: '', minor: '', gitVersion: 'v1.27.16' }), { major: 1, minor: 27, gitVersion: 'v1.27.16' });
+    assert.equal(parseKubeVersion({ gitVersion: 'unknown' }), null);
   });
 });

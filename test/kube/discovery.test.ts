@@ -1,8 +1,12 @@
 // The control plane with --kubernetes against a local API server replaying real list/watch traffic: pushes, resume, 410 re-list, bookmarks, missing CRDs, bad objects.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import type protobuf from 'protobufjs';
+import YAML from 'yaml';
 import { decodeAny, xdsProtoRoot } from '../../src/xds/protos.ts';
 import { startControlPlane, type ControlPlane, type ReloadOutcome } from '../../xds/control-plane.ts';
 import { parseControlPlaneArgs } from '../../xds/cli.ts';
@@ -10,6 +14,7 @@ import { KubeConfigApi, loadKubeConfig } from '../../xds/kube/api-client.ts';
 import { KubeSource, type KubeSnapshot } from '../../xds/kube/source.ts';
 import type { DiscoveryResponse } from '../../xds/server/ads-proto.ts';
 import { SotwClient } from '../../xds/testing/ads-client.ts';
+import { withTimeout } from '../helpers/wait.ts';
 import { getJson, nextEvent } from '../xds-server/fixtures.ts';
 import { FakeKubeApi, type SeenRequest } from './fake-kube-api.ts';
 import { COLLECTIONS, PATHS, endpointSlice, meshRoute, pod, service, trafficPolicy } from './objects.ts';
@@ -210,6 +215,96 @@ describe('Kubernetes discovery: 410 Gone and re-list', () => {
     assert.equal(kinds.EndpointSlice.expired, 1);
     assert.equal(kinds.EndpointSlice.state, 'SYNCED');
     for (const s of h.snapshots) assert.ok(s.model.services.size > 0);
+  });
+});
+
+describe('Kubernetes discovery: 404 after a successful list (fail static)', () => {
+  it('keeps serving the last known policies while the re-list answers 404, and takes the next good list', async () => {
+    const h = await harness({ seed: (api) => api.apply(PATHS.policies, trafficPolicy('orders', 'shop', 'orders', { timeout: '3s' })) });
+    try {
+      assert.equal((await getJson(h.cp.statusPort, '/debug/config')).body.resources.trafficPolicies, 1);
+      if (!h.api.watching(PATHS.policies)) await nextEvent(h.api.events, 'watch', (p) => p === PATHS.policies, 10_000);
+      const before = h.snapshots.length;
+      // The API server restarts: TrafficPolicies answer 404 for a while; the watch breaks, its resume and the re-lists get 404.
+      let failedLists = 0;
+      const threeFailedLists = new Promise<void>((resolve) => {
+        const on = (r: SeenRequest) => {
+          if (r.path !== PATHS.policies || r.watch) return;
+          if (++failedLists === 3) { h.api.events.off('request', on); resolve(); }
+        };
+        h.api.events.on('request', on);
+      });
+      h.api.notFound.add(PATHS.policies);
+      h.api.dropWatches(PATHS.policies);
+      await withTimeout(threeFailedLists, 10_000, 'three re-lists of TrafficPolicies');
+      let cfg = (await getJson(h.cp.statusPort, '/debug/config')).body;
+      assert.equal(cfg.resources.trafficPolicies, 1, 'the policy is still served');
+      assert.equal(cfg.kubernetes.kinds.TrafficPolicy.state, 'STALE');
+      assert.match(cfg.kubernetes.kinds.TrafficPolicy.lastError, /HTTP 404/);
+      assert.ok(h.logs.some((l) => l.level === 40 && /TrafficPolicy: .*answered 404 after it had been listed.*keeping the last known 1 object/.test(l.msg)), JSON.stringify(h.logs));
+      // Other kinds keep flowing meanwhile, with the policy still in the mesh.
+      const pushed = changed(h.cp);
+      h.api.apply(PATHS.slices, endpointSlice('orders', 'shop', 'x7k2p', [{ ip: '10.244.4.4', pod: 'orders-7d9f-yyyyy' }], { name: 'http', port: 8080, appProtocol: 'http' }));
+      await pushed;
+      assert.ok(h.snapshots.length > before);
+      // The policy changes during the outage; the API comes back and the next good list replaces the store.
+      h.api.apply(PATHS.policies, trafficPolicy('orders', 'shop', 'orders', { timeout: '5s' }));
+      const back = nextEvent<KubeSnapshot>(h.source.events, 'snapshot', (s) => s.model.policies.get('shop/orders')?.timeoutMs === 5000, 10_000);
+      h.api.notFound.delete(PATHS.policies);
+      await back;
+      cfg = (await getJson(h.cp.statusPort, '/debug/config')).body;
+      assert.equal(cfg.kubernetes.kinds.TrafficPolicy.state, 'SYNCED');
+      for (const s of h.snapshots) assert.equal(s.model.policies.size, 1, 'no snapshot without the policy was published');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('Kubernetes discovery: OIDC login secrets', () => {
+  it('writes the oauth2 SDS file of a RequestAuthentication whose client secret is a Secret, and rewrites it when the Secret changes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pilotfish-kube-authn-'));
+    const saved = process.env.PILOTFISH_SECRET_DIR;
+    process.env.PILOTFISH_SECRET_DIR = dir;
+    const secret = (value: string) => ({
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+      metadata: { name: 'oidc', namespace: 'shop', uid: 'b6d1', creationTimestamp: '2026-11-26T10:00:00Z' },
+      data: { 'client-secret': Buffer.from(value).toString('base64') },
+    });
+    const login = {
+      apiVersion: 'pilotfish.io/v1alpha1', kind: 'RequestAuthentication',
+      metadata: { name: 'login', namespace: 'shop', generation: 1 },
+      spec: {
+        targetRefs: [{ kind: 'Service', name: 'orders' }],
+        oidc: {
+          issuer: 'https://idp.example.com', authorizationEndpoint: 'https://idp.example.com/auth', tokenEndpoint: 'https://idp.example.com/token',
+          jwksUri: 'https://idp.example.com/jwks', clientId: 'shop', clientSecret: { secretRef: { name: 'oidc', key: 'client-secret' } },
+        },
+      },
+    };
+    const h = await harness({ seed: (api) => { api.apply(PATHS.secrets, secret('s3cret')); api.apply(PATHS.authns, login); } });
+    try {
+      const cfg = (await getJson(h.cp.statusPort, '/debug/config')).body;
+      assert.deepEqual(cfg.kubernetes.rejected, []);
+      const file = path.join(dir, 'shop.login.oauth2.yaml');
+      const read = () => (YAML.parse(readFileSync(file, 'utf8')) as { resources: { name: string; generic_secret: { secret: { inline_string: string } } }[] }).resources;
+      const first = read();
+      assert.equal(first.find((r) => r.name === 'shop/login/token')?.generic_secret.secret.inline_string, 's3cret');
+      const hmac = first.find((r) => r.name === 'shop/login/hmac')?.generic_secret.secret.inline_string;
+      assert.ok(hmac && hmac.length >= 32, 'a generated HMAC key');
+      // The client secret is rotated in the cluster: the file follows, the generated HMAC key stays.
+      const compiled = nextEvent<KubeSnapshot>(h.source.events, 'snapshot', () => true, 10_000);
+      h.api.apply(PATHS.secrets, secret('rotated'));
+      await compiled;
+      const second = read();
+      assert.equal(second.find((r) => r.name === 'shop/login/token')?.generic_secret.secret.inline_string, 'rotated');
+      assert.equal(second.find((r) => r.name === 'shop/login/hmac')?.generic_secret.secret.inline_string, hmac);
+    } finally {
+      await h.close();
+      if (saved === undefined) delete process.env.PILOTFISH_SECRET_DIR;
+      else process.env.PILOTFISH_SECRET_DIR = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -53,6 +53,8 @@ export class FakeKubeApi {
   port = 0;
   /** Answer a watch from a compacted resourceVersion with HTTP 410 Gone instead of 200 + an ERROR event. */
   goneAsHttp = false;
+  /** Collections that answer 404 for now (list and watch), as a restarting API server or a flapping aggregated API does. */
+  readonly notFound = new Set<string>();
   /** Answers (authenticated) requests the collections do not serve, e.g. object writes; returns true when it did. */
   extraHandler: ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean) | null = null;
 
@@ -195,7 +197,7 @@ export class FakeKubeApi {
     };
     if (req.headers.authorization !== `Bearer ${this.token}`) return json(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
     if (this.extraHandler?.(req, res, url)) return;
-    const c = this.collections.get(url.pathname);
+    const c = this.notFound.has(url.pathname) ? undefined : this.collections.get(url.pathname);
     if (req.method !== 'GET' || !c) return json(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
     if (watch) return this.startWatch(url.pathname, c, query, res);
     void (async () => {

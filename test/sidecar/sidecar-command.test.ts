@@ -54,6 +54,13 @@ describe('pilotfish sidecar: flags and environment', () => {
     assert.deepEqual([f.namespace, f.interception, f.caAddress, f.address], ['other', 'none', null, '10.9.9.9']);
   });
 
+  it('keeps the first port of a name given twice, with a warning, instead of refusing to start', () => {
+    const r = parseSidecarArgs([], { PILOTFISH_XDS_ADDRESS: 'cp:15012', PILOTFISH_SERVICE: 'web', PILOTFISH_PORTS: 'http=8080,http=4180,grpc=9090', INSTANCE_IP: '10.1.2.3', PILOTFISH_CA_ADDR: 'none' }, () => false);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    assert.deepEqual(r.options.ports, { http: 8080, grpc: 9090 });
+    assert.deepEqual(r.warnings, ['PILOTFISH_PORTS: port name "http" appears twice; keeping http=8080, ignoring http=4180']);
+  });
+
   it('refuses bad input with one line naming the flag or variable', () => {
     assert.match(error([]), /--xds-address \(or PILOTFISH_XDS_ADDRESS\) is required/);
     assert.equal(error(['--xds-address', 'cp']), '--xds-address expects HOST:PORT, got "cp"');
@@ -123,7 +130,8 @@ describe('pilotfish sidecar: a real run', () => {
     fs.writeFileSync(token, Object.keys(tokens)[0], { mode: 0o600 });
     const [deadStatus, status, inbound, outbound, deadXds] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const common = ['--service', 'orders', '--interception', 'none', '--address', '127.0.0.1', '--admin-port', '0', '--identity-token-file', token];
-    const dead = start(['--xds-address', `127.0.0.1:${deadXds}`, '--pod-name', 'dead', '--status-port', String(deadStatus), '--ports', 'http=1', ...common]);
+    // A duplicate port name (two containers both say "http") is a warning, not exit 2.
+    const dead = start(['--xds-address', `127.0.0.1:${deadXds}`, '--pod-name', 'dead', '--status-port', String(deadStatus), '--ports', 'http=1,http=2', ...common]);
     const live = start(['--xds-address', `127.0.0.1:${cp.xdsPort}`, '--pod-name', 'orders-1', '--status-port', String(status),
       '--inbound-port', String(inbound), '--outbound-port', String(outbound), '--ports', `http=${app.port}`, ...common]);
     await pollUntil(async () => (await send(`http://127.0.0.1:${status}/healthz/ready`, { timeoutMs: 3000 })).status === 200,
@@ -131,6 +139,8 @@ describe('pilotfish sidecar: a real run', () => {
     const notReady = await send(`http://127.0.0.1:${deadStatus}/healthz/ready`, { timeoutMs: 3000 });
     assert.equal(notReady.status, 503);
     assert.match(notReady.text, /waiting for the xDS config and the workload certificate/);
+    assert.match(dead.output.join(''), /pilotfish sidecar: warning: --ports: port name "http" appears twice; keeping http=1, ignoring http=2\n/);
+    assert.equal(dead.child.exitCode, null, 'still running');
     assert.equal((await send(`http://127.0.0.1:${status}/other`)).status, 404);
     // The node announced itself as orders-1.default: its inbound listener forwards to the app (PERMISSIVE: plaintext accepted).
     const r = await send(`http://127.0.0.1:${inbound}/hello`);

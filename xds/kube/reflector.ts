@@ -47,6 +47,12 @@ export class Reflector {
   synced = false;
   /** The kind's CRD is not installed (404 on list). */
   absent = false;
+  /**
+   * A list answered 404 after the kind had been listed: the last known objects keep serving (policies stay in force)
+   * until a list succeeds again. A restarting API server or a flapping aggregated API answers 404 for a while; taking
+   * that as "no objects" would drop every TrafficPolicy and RequestAuthentication (STRICT, authorization) from the mesh.
+   */
+  stale = false;
   lastError: string | null = null;
   readonly stats: ReflectorStats = { lists: 0, relists: 0, watches: 0, events: 0, bookmarks: 0, expired: 0, errors: 0 };
   private readonly api: KubeApi;
@@ -112,6 +118,10 @@ export class Reflector {
           await this.list();
         } catch (err) {
           if (this.stopped) return;
+          if (err instanceof ApiError && err.statusCode === 404 && this.stats.lists > 0) {
+            await this.keepLastKnown(err);
+            continue;
+          }
           if (err instanceof ApiError && err.statusCode === 404 && this.kind.optional) {
             await this.markAbsent(err);
             continue;
@@ -170,7 +180,9 @@ export class Reflector {
     if (this.stats.lists > 0) this.stats.relists++;
     this.stats.lists++;
     if (this.absent) this.logger.info(`${this.name}: the API now serves ${this.kind.path}`);
+    if (this.stale) this.logger.info({ objects: fresh.size }, `${this.name}: listed again after 404; the list replaces the last known objects`);
     this.absent = false;
+    this.stale = false;
     this.objects = fresh;
     this.resourceVersion = rv;
     this.needList = false;
@@ -179,6 +191,25 @@ export class Reflector {
     this.lastError = null;
     this.logger.debug({ objects: fresh.size, resourceVersion: rv }, `${this.name}: listed`);
     this.onChange(this);
+  }
+
+  /**
+   * 404 on a list after a successful one: fail static. The store keeps its last known objects (a complete list plus
+   * watch events) and counts as synced so other kinds' changes still flow; the list is retried with back-off and only a
+   * successful one replaces the store. (Deleting a CRD deletes its objects first: the watch sees those DELETEDs.)
+   */
+  private async keepLastKnown(err: ApiError): Promise<void> {
+    this.stats.errors++;
+    this.lastError = `list: ${err.message}`;
+    this.backoff = this.backoff === 0 ? this.opts.backoffMs : Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+    this.logger.warn({ err: err.message, objects: this.objects.size, retryInMs: this.backoff },
+      `${this.name}: ${this.kind.path} answered 404 after it had been listed (API server restarting?); keeping the last known ${this.objects.size} object(s) and listing again`);
+    const wasSynced = this.synced;
+    this.stale = true;
+    this.synced = true;
+    // Changes of other kinds held while this kind was marked as listing go out now (with this kind's last objects).
+    if (!wasSynced) this.onChange(this);
+    await this.sleep(this.backoff);
   }
 
   private async markAbsent(err: ApiError): Promise<void> {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { InputResult } from '../input/compile-inputs.ts';
 import type { RawDoc } from '../input/load-files.ts';
+import { writeAuthnSecrets } from '../input/authn-secrets.ts';
 import { compileMesh, formatInputError } from '../input/mesh.ts';
 import type { InputError, MeshModel } from '../input/types.ts';
 import { contentHash } from '../translate/resource.ts';
@@ -52,6 +53,7 @@ export class KubeSource {
   private skipped: string[] = [];
   private pods: PodReport | null = null;
   private compiledAt = '';
+  private secretProblems = new Set<string>();
 
   constructor(opts: KubeSourceOptions) {
     this.opts = opts;
@@ -152,8 +154,13 @@ export class KubeSource {
           }
         }
         for (const t of before) if (!now.has(t)) this.logger.info(`resolved: ${t}`);
+        // As in file mode (compileInputs): the oauth2 filters read the OIDC client secrets (from Secrets) and HMAC keys
+        // from SDS files, written before the config that names them is served.
+        const secretProblems = writeAuthnSecrets(result.model);
+        for (const p of secretProblems) if (!this.secretProblems.has(p)) this.logger.warn(p);
+        this.secretProblems = new Set(secretProblems);
         this.events.emit('snapshot', { version, model: result.model, rejected: this.rejected } satisfies KubeSnapshot);
-        return { ok: true, model: result.model, version, files: [], ignored: [...result.ignored, ...skipped] };
+        return { ok: true, model: result.model, version, files: [], ignored: [...result.ignored, ...skipped, ...secretProblems] };
       }
       const bad = new Set<string>();
       for (const e of result.errors) this.reject(rejected, e, bad);
@@ -177,7 +184,7 @@ export class KubeSource {
       synced: this.allSynced(),
       compiledAt: this.compiledAt,
       kinds: Object.fromEntries(this.reflectors.map((r) => [kindLabel(r.kind), {
-        state: r.absent ? 'NOT_INSTALLED' : r.synced ? 'SYNCED' : 'LISTING',
+        state: r.absent ? 'NOT_INSTALLED' : r.stale ? 'STALE' : r.synced ? 'SYNCED' : 'LISTING',
         objects: r.objects.size,
         resourceVersion: r.resourceVersion,
         ...r.stats,

@@ -4,6 +4,8 @@ import { packageVersion } from '../../src/cli/version.ts';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_XDS_ADDRESS } from '../../src/inject/names.ts';
 import type { InjectOptions } from '../../src/inject/templates.ts';
 import type { CertificateAuthority } from '../ca/authority.ts';
+import type { KubeVersion } from '../kube/server-version.ts';
+import { NativeSidecarMode } from './native-mode.ts';
 import { issueServingCert, servingCertFromFiles } from './serving-cert.ts';
 import { startWebhookServer, type WebhookServer } from './webhook-server.ts';
 
@@ -29,6 +31,13 @@ export interface WebhookOptions {
   readonly keyFile?: string;
   readonly dnsNames?: readonly string[];
   readonly inject: InjectOptions;
+  /**
+   * With --kubernetes and no --inject-native-sidecar: reads the API server's version; below 1.29 the webhook injects
+   * regular-container sidecars (inject.nativeSidecar is then ignored).
+   */
+  readonly serverVersion?: () => Promise<KubeVersion>;
+  /** First retry delay when the version cannot be read (default 1 s, doubling to 60 s). */
+  readonly versionRetryMs?: number;
 }
 
 export const WEBHOOK_USAGE = `Sidecar injection webhook (AdmissionReview v1 at https://ADDR/inject; off unless --webhook-address):
@@ -42,7 +51,8 @@ export const WEBHOOK_USAGE = `Sidecar injection webhook (AdmissionReview v1 at h
       --inject-image-pull-policy Always|IfNotPresent|Never
       --inject-xds-address H:P   control plane address the sidecars use (default ${DEFAULT_XDS_ADDRESS})
       --inject-ca-address H:P    certificate authority address when it differs from the xDS address
-      --inject-native-sidecar B  true (default): native sidecars (Kubernetes >= 1.29); false: regular container
+      --inject-native-sidecar B  true: native sidecars (Kubernetes >= 1.29); false: regular first container;
+                                 default: with --kubernetes from the API server's version, else true
       --inject-token-audience A  audience of the projected token (default ${DEFAULT_TOKEN_AUDIENCE})
 `;
 
@@ -89,9 +99,11 @@ export function webhookArgsError(a: WebhookArgs, caDisabled: boolean): string | 
   return null;
 }
 
-export function webhookOptionsFromArgs(a: WebhookArgs | undefined): WebhookOptions | undefined {
+/** `serverVersion`: how to read the cluster's version (--kubernetes); used only when --inject-native-sidecar is not given. */
+export function webhookOptionsFromArgs(a: WebhookArgs | undefined, serverVersion?: () => Promise<KubeVersion>): WebhookOptions | undefined {
   if (!a?.address) return undefined;
   return {
+    ...(serverVersion && a.nativeSidecar === undefined ? { serverVersion } : {}),
     address: a.address,
     ...(a.certFile ? { certFile: a.certFile, keyFile: a.keyFile } : {}),
     dnsNames: a.dnsNames ?? DEFAULT_WEBHOOK_DNS_NAMES,
@@ -113,10 +125,27 @@ export async function startWebhook(o: WebhookOptions, ca: CertificateAuthority |
   if (o.certFile && o.keyFile) cert = servingCertFromFiles(o.certFile, o.keyFile);
   else if (ca) cert = issueServingCert(ca, o.dnsNames ?? DEFAULT_WEBHOOK_DNS_NAMES);
   else throw new Error('the injection webhook needs --webhook-cert/--webhook-key or the certificate authority');
-  const server = await startWebhookServer(o.address, cert, o.inject, logger);
+  let mode: NativeSidecarMode | null = null;
+  let inject: InjectOptions | (() => InjectOptions) = o.inject;
+  if (o.serverVersion) {
+    const m = new NativeSidecarMode(o.serverVersion, logger, o.versionRetryMs);
+    await m.start();
+    mode = m;
+    inject = () => ({ ...o.inject, nativeSidecar: m.native });
+  }
+  let server: WebhookServer;
+  try {
+    server = await startWebhookServer(o.address, cert, inject, logger);
+  } catch (err) {
+    mode?.stop();
+    throw err;
+  }
   logger.info({
     webhook: o.address, port: server.port, certificate: o.certFile ?? `issued by the CA for ${(o.dnsNames ?? DEFAULT_WEBHOOK_DNS_NAMES).join(', ')}`,
     notAfter: cert.notAfter, caBundle: cert.caBundle ? Buffer.from(cert.caBundle).toString('base64') : null,
+    nativeSidecar: mode ? `${mode.native} (Kubernetes ${mode.version ? `${mode.version.major}.${mode.version.minor}` : 'version unknown'})` : o.inject.nativeSidecar,
   }, 'injection webhook serving');
-  return server;
+  if (!mode) return server;
+  const s = server;
+  return { port: s.port, cert: s.cert, close: async () => { mode.stop(); await s.close(); } };
 }

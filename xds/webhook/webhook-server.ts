@@ -22,7 +22,8 @@ function reply(res: import('node:http').ServerResponse, code: number, body: unkn
   res.end(text);
 }
 
-export async function startWebhookServer(address: string, cert: ServingCert, opts: InjectOptions, logger: Logger): Promise<WebhookServer> {
+/** `opts` may be a function: read for every review (the lifecycle mode can change once the cluster's version is known). */
+export async function startWebhookServer(address: string, cert: ServingCert, opts: InjectOptions | (() => InjectOptions), logger: Logger): Promise<WebhookServer> {
   const { host, port } = splitHostPort(address);
   const server = https.createServer({ cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://webhook');
@@ -48,7 +49,7 @@ export async function startWebhookServer(address: string, cert: ServingCert, opt
         return reply(res, 400, `malformed AdmissionReview: not JSON (${(err as Error).message})\n`);
       }
       try {
-        const r = reviewAdmission(body, opts);
+        const r = reviewAdmission(body, typeof opts === 'function' ? opts() : opts);
         logger.info({ uid: r.review.response.uid, warnings: r.review.response.warnings }, `webhook: ${r.summary}`);
         return reply(res, 200, r.review);
       } catch (err) {
