@@ -1,6 +1,7 @@
 // Transparent interception end to end: pods as network namespaces on a bridge, unmodified apps, `pilotfish iptables`, `pilotfish sidecar` as uid 1337, the control plane outside.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import pino from 'pino';
 import YAML from 'yaml';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../xds/control-plane.ts';
 import { send } from '../helpers/http-client.ts';
-import { pollUntil } from '../helpers/wait.ts';
+import { pollUntil, withTimeout } from '../helpers/wait.ts';
 import { netnsUnavailable, nodeForProxyUid, PROXY_UID, REPO_ROOT, runtimeRootForProxy, TestNet, type Pod, type PodProcess } from './harness.ts';
 
 const PILOTFISH = path.join(REPO_ROOT, 'bin', 'pilotfish');
@@ -21,7 +22,7 @@ const DRIVER = 7777;
 const A_ID = 'spiffe://cluster.local/ns/default/sa/a';
 
 /**
- * The mesh: a (HTTP, PERMISSIVE) and b (HTTP on service port 80 → target port 8080, HTTP without a declared protocol, a
+ * The mesh: a (HTTP, and HTTP without a declared protocol; PERMISSIVE; authorization denies /denied) and b (HTTP on service port 80 → target port 8080, HTTP without a declared protocol, a
  * TCP echo, a server-first TCP banner; STRICT, the mesh default here). b's Service has a virtual IP that no interface
  * holds (there is no kube-proxy here): only the capture makes it reachable. "ext" is not in the mesh.
  */
@@ -31,7 +32,7 @@ const UNDECLARED = 8090;
 const MESH = `apiVersion: v1
 kind: Service
 metadata: {name: a}
-spec: {ports: [{name: http, port: 8080}]}
+spec: {ports: [{name: http, port: 8080}, {name: web, port: 8081}]}
 ---
 apiVersion: v1
 kind: Service
@@ -44,6 +45,7 @@ metadata: {name: a}
 spec:
   targetRef: {kind: Service, name: a}
   mtls: {mode: PERMISSIVE}
+  authorization: [{name: no-denied, action: DENY, rules: [{to: [{paths: [/denied]}]}]}]
 `;
 
 let skip: string | false = netnsUnavailable() ?? false;
@@ -149,13 +151,13 @@ describe('transparent interception in network namespaces', { skip }, () => {
     cpStatusPort = cp.statusPort;
     fs.writeFileSync(rootFile, cp.ca!.trustBundle().join(''), { mode: 0o644 });
     const apps = [
-      startApp(a, { DRIVER_PORT: String(DRIVER) }),
+      startApp(a, { DRIVER_PORT: String(DRIVER), WEB_PORT: '8081' }),
       startApp(b, { WEB_PORT: '8081', ECHO_PORT: '9000', BANNER_PORT: '2525', UNDECLARED_PORT: String(UNDECLARED) }),
       startApp(c, { DRIVER_PORT: String(DRIVER) }),
       startApp(ext, {}),
     ];
     await Promise.all(apps.map((p) => p.waitForLine(/^http listening/, 30_000)));
-    await Promise.all([startSidecar(a, 'http=8080'), startSidecar(b, 'http=8080,web=8081,tcp-echo=9000,tcp-banner=2525')]);
+    await Promise.all([startSidecar(a, 'http=8080,web=8081'), startSidecar(b, 'http=8080,web=8081,tcp-echo=9000,tcp-banner=2525')]);
     await Promise.all([ready(a), ready(b)]);
     // Ready means configured; b's endpoint reaches a's listeners once the control plane has pushed it.
     await pollUntil(async () => (await httpCall(a, b)).status === 200, { timeoutMs: 30_000, intervalMs: 200, what: 'a → b through both sidecars' })
@@ -243,6 +245,48 @@ describe('transparent interception in network namespaces', { skip }, () => {
     const body = JSON.parse(r.body as string) as { from: string; path: string; xfcc: string | null };
     assert.deepEqual([body.from, body.path], ['b', '/vip']);
     assert.match(body.xfcc ?? '', new RegExp(`URI=${A_ID.replace(/[/.]/g, '\\$&')}`), "b's app sees a's SPIFFE identity");
+  });
+
+  /** Established TCP connections in a pod whose local port is `port` (the sidecar's accepted connections on that listener). */
+  async function accepted(pod: Pod, port: number): Promise<number> {
+    const out = await pod.exec('ss', ['-Htn', 'state', 'established', 'sport', '=', `:${port}`]);
+    return out.split('\n').filter((l) => l.trim() !== '').length;
+  }
+
+  /** Connects from the test (outside every pod), sends a request line and resolves when the peer closes (rejects after 10 s). */
+  function closedFromOutside(host: string, port: number): Promise<void> {
+    const s = connect({ host, port });
+    s.on('connect', () => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+    s.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    return withTimeout(closed, 10_000, `${host}:${port} to close the connection`).finally(() => s.destroy());
+  }
+
+  it("connections to a sidecar's capture ports are closed at once and do not loop (from outside, and from the app to 127.0.0.1:15001)", async () => {
+    const before = { b15001: await accepted(b, 15001), a15001: await accepted(a, 15001), a15006: await accepted(a, 15006) };
+    // From outside to <b>:15001 and <a>:15006 (pilotfish iptables exempts both ports, so they reach the capture
+    // listeners unredirected; a is PERMISSIVE, so plaintext would be passed through to <a>:15006 again and again).
+    await closedFromOutside(b.ip, 15001);
+    await closedFromOutside(a.ip, 15006);
+    await closedFromOutside(b.ip, 15006);
+    // a's app dialing its sidecar's outbound capture port directly.
+    const r = await drive(a, `/tcp?host=127.0.0.1&port=15001&send=${encodeURIComponent('GET / HTTP/1.1\r\nhost: x\r\n\r\n')}&expect=1`);
+    assert.deepEqual([r.ok, r.data], [false, ''], JSON.stringify(r));
+    assert.match(String(r.error), /closed by peer|ECONNRESET/, `closed, not left hanging: ${JSON.stringify(r)}`);
+    // No connection is left behind (a loop keeps opening new ones to the same port).
+    await pollUntil(async () => (await accepted(b, 15001)) <= before.b15001 && (await accepted(a, 15001)) <= before.a15001 && (await accepted(a, 15006)) <= before.a15006,
+      { timeoutMs: 10_000, intervalMs: 100, what: `the capture listeners' connections to go back to ${JSON.stringify(before)}` });
+    // The sidecars still serve.
+    assert.equal((await httpCall(a, b)).status, 200);
+  });
+
+  it('HTTP/1.0 to a port without a declared protocol meets the authorization rules (PERMISSIVE plaintext from a pod without a sidecar)', async () => {
+    const raw = (p: string): Promise<Record<string, any>> =>
+      drive(c, `/tcp?host=${a.ip}&port=8081&send=${encodeURIComponent(`GET ${p} HTTP/1.0\r\nhost: a\r\n\r\n`)}&expect=12`);
+    const denied = await raw('/denied');
+    assert.match(String(denied.data), /^HTTP\/1\.[01] 403 /, `a's DENY rule refuses /denied over HTTP/1.0: ${JSON.stringify(denied)}`);
+    const allowed = await raw('/allowed');
+    assert.match(String(allowed.data), /^HTTP\/1\.[01] 200 /, JSON.stringify(allowed));
   });
 
   it('outside the mesh: ALLOW_ANY passes through to the original destination, REGISTRY_ONLY refuses', async () => {

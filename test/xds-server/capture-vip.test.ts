@@ -116,7 +116,7 @@ describe('capture: Services\' virtual IPs', () => {
     assert.deepEqual([filterOf(tcp).name, (filterOf(tcp).typed_config as Json).cluster], ['envoy.filters.network.tcp_proxy', 'outbound|9000||b.default.svc.cluster.local']);
     const http = chain(l, 'b.default.svc.cluster.local:81|vip|http')!;
     const raw = chain(l, 'b.default.svc.cluster.local:81|vip|tcp')!;
-    assert.deepEqual((http.filter_chain_match as Json).application_protocols, ['http/1.1', 'h2c']);
+    assert.deepEqual((http.filter_chain_match as Json).application_protocols, ['http/1.0', 'http/1.1', 'h2c']);
     assert.equal(routeOf(http).cluster, 'outbound|81||b.default.svc.cluster.local');
     assert.equal((filterOf(raw).typed_config as Json).cluster, 'outbound|81||b.default.svc.cluster.local');
     assert.deepEqual((raw.filter_chain_match as Json).destination_port, { value: 81 });
@@ -162,5 +162,65 @@ describe('capture: EndpointSlice endpoints and the captured sidecar\'s announcem
     const early = translator('PERMISSIVE', withSlice, { a: PODS.a });
     assert.deepEqual(early.view.peers.get(B_EDS), { identities: [], sidecars: 0, plain: 1 });
     assert.equal(compiled(snap(early, 'a').wildcard('CDS').get(B_EDS)!).transport_socket, undefined);
+  });
+
+  it("a pod is a sidecar endpoint by address and port number, whatever its port names and app label (Helm: my-release-web, port-8080)", () => {
+    // The reviewer's case: Service web, port http 80 → 8080; the injected pod's container port is unnamed (announced as
+    // port-8080) and its app label (the announced service) is my-release-web; the EndpointSlice of web has podIP:8080.
+    const web = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {clusterIP: 10.96.0.30, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: pilotfish.io/v1alpha1
+kind: TrafficPolicy
+metadata: {name: web}
+spec:
+  targetRef: {kind: Service, name: web}
+  authorization: [{name: only-a, action: ALLOW, rules: [{from: [{serviceAccounts: [a]}]}]}]
+---
+` + slice('web', ['10.9.0.7'], 'http', 8080);
+    const helm = { service: 'my-release-web', serviceAccount: 'web', address: '10.9.0.7', ports: { 'port-8080': 8080, metrics: 9090 }, interception: 'iptables' };
+    const WEB_EDS = 'outbound|80||web.default.svc.cluster.local';
+    const WEB_ID = 'spiffe://cluster.local/ns/default/sa/web';
+    for (const mode of ['PERMISSIVE', 'STRICT'] as const) {
+      const t = translator(mode, web, { a: PODS.a, helm });
+      assert.deepEqual(t.view.peers.get(WEB_EDS), { identities: [WEB_ID], sidecars: 1, plain: 0 }, mode);
+      const s = snap(t, 'a');
+      assert.deepEqual(lbEndpoints(s, WEB_EDS), [{ socket_address: { address: '10.9.0.7', port_value: 8080 } }]);
+      const tls = compiled(s.wildcard('CDS').get(WEB_EDS)!).transport_socket as Json | undefined;
+      assert.ok(tls, `${mode}: the calling cluster uses mTLS`);
+      assert.deepEqual((((tls.typed_config as Json).common_tls_context as Json).combined_validation_context as Json).default_validation_context,
+        { match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: WEB_ID } }] });
+      // A captured caller dialing the pod (or the VIP) is routed as web (not as the label-named service), over mTLS.
+      const l = outbound(s);
+      const pod = chains(l).find((c) => ((c.filter_chain_match as Json).prefix_ranges as Json[] | undefined)?.some((p) => p.address_prefix === '10.9.0.7')
+        && ((c.filter_chain_match as Json).destination_port as Json | undefined)?.value === 8080)!;
+      assert.equal(routeOf(pod).cluster, 'outbound|80|original-dst|web.default.svc.cluster.local');
+      assert.ok(compiled(s.wildcard('CDS').get('outbound|80|original-dst|web.default.svc.cluster.local')!).transport_socket);
+      assert.equal(routeOf(chain(l, 'web.default.svc.cluster.local:80|vip')!).cluster, WEB_EDS);
+      // The pod's own sidecar applies web's mode and authorization to 8080.
+      const inbound = compiled(t.snapshot(readNodeIdentity('helm-1', '', { pilotfish: helm })).wildcard('LDS').get('virtualInbound')!);
+      const app = chains(inbound).filter((c) => ((c.filter_chain_match as Json | undefined)?.destination_port as Json | undefined)?.value === 8080);
+      assert.deepEqual(app.map((c) => [(c.filter_chain_match as Json).transport_protocol ?? null, ((filterOf(c).typed_config as Json).http_filters as Json[]).map((f) => f.name)]),
+        (mode === 'STRICT' ? [null] : ['tls', 'raw_buffer']).map((tp) => [tp, ['envoy.filters.http.rbac.allow', 'envoy.filters.http.router']]), mode);
+    }
+    // Before the pod's sidecar connects, its slice endpoint is a plain one.
+    assert.deepEqual(translator('PERMISSIVE', web, { a: PODS.a }).view.peers.get(WEB_EDS), { identities: [], sidecars: 0, plain: 1 });
+    // A node whose traffic is not captured (explicit inbound listener) is still matched by name only.
+    const explicit = { ...helm, interception: 'none', inboundPort: 15006 };
+    assert.equal(translator('PERMISSIVE', web, { a: PODS.a, helm: explicit }).view.peers.get(WEB_EDS)!.sidecars, 0);
+  });
+
+  it('file mode (no EndpointSlices): announced ports match Service ports by name, else by numeric targetPort', () => {
+    const svc = `apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}, {name: admin, port: 9091}]}
+---
+`;
+    const t = translator('STRICT', svc, { a: PODS.a, api: { service: 'api', address: '10.9.0.8', ports: { 'port-8080': 8080, metrics: 9090 }, interception: 'iptables' } });
+    assert.deepEqual(t.view.peers.get('outbound|80||api.default.svc.cluster.local'), { identities: ['spiffe://cluster.local/ns/default/sa/api'], sidecars: 1, plain: 0 });
+    assert.deepEqual(t.view.endpoints.get('outbound|9091||api.default.svc.cluster.local'), [], 'no announced port is called admin or is 9091');
   });
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type protobuf from 'protobufjs';
+import { selectFilterChain, type ConnectionFacts } from '../../src/listener/filter-chain-match.ts';
 import { formatConfigError } from '../../src/model/compile-context.ts';
 import { compileCluster, compileListener } from '../../src/model/compile-resources.ts';
 import { decodeAny, encodeAny, xdsProtoRoot } from '../../src/xds/protos.ts';
@@ -77,6 +78,23 @@ function cds(s: NodeSnapshot, name: string): Json {
 }
 
 const chains = (l: Json): Json[] => (l.filter_chains as Json[] | undefined) ?? [];
+
+/** The chain our sidecar's own matcher picks on listener `l` for a connection (null: none, the connection is closed). */
+function picked(l: Json, facts: Partial<ConnectionFacts> & { destinationPort: number }): Json | null {
+  const json = decodeAny(root, TYPE_URLS.LDS, encodeAny(root, TYPE_URLS.LDS, l).value);
+  const out = compileListener(json, { readFile: () => { throw new Error('no files'); } });
+  assert.ok(out.ok, 'the listener compiles');
+  const c = selectFilterChain(out.value, { destinationIp: '10.9.0.2', sourceIp: '10.9.0.9', transportProtocol: 'raw_buffer', serverName: null, alpn: [], ...facts });
+  if (c === null) return null;
+  return [...chains(l), l.default_filter_chain as Json].find((x) => x?.name === c.name) ?? null;
+}
+/** A chain's tcp_proxy cluster, or "HCM" with its HTTP filters for an HTTP chain. */
+function destination(c: Json | null): string {
+  if (c === null) return 'closed';
+  const f = filterOf(c);
+  const cfg = f.typed_config as Json;
+  return f.name === 'envoy.filters.network.tcp_proxy' ? cfg.cluster as string : `HCM ${(cfg.http_filters as Json[]).map((h) => h.name).join(',')}`;
+}
 const filterOf = (c: Json): Json => (c.filters as Json[])[0];
 const chainFor = (l: Json, port: number, addr?: string): Json[] => chains(l).filter((c) => {
   const m = c.filter_chain_match as Json | undefined;
@@ -151,7 +169,7 @@ describe('capture translation (interception: iptables)', () => {
     assert.equal(web.length, 2);
     const http = web.find((c) => (c.filter_chain_match as Json).application_protocols)!;
     const tcp = web.find((c) => !(c.filter_chain_match as Json).application_protocols)!;
-    assert.deepEqual([(http.filter_chain_match as Json).transport_protocol, (http.filter_chain_match as Json).application_protocols], ['raw_buffer', ['http/1.1', 'h2c']]);
+    assert.deepEqual([(http.filter_chain_match as Json).transport_protocol, (http.filter_chain_match as Json).application_protocols], ['raw_buffer', ['http/1.0', 'http/1.1', 'h2c']]);
     assert.equal(filterOf(http).name, 'envoy.filters.network.http_connection_manager');
     assert.equal(filterOf(tcp).name, 'envoy.filters.network.tcp_proxy');
     assert.deepEqual([captureProtocol({ name: 'web', appProtocol: null, protocol: 'TCP' }), captureProtocol({ name: 'x', appProtocol: 'HTTP', protocol: 'TCP' }),
@@ -189,7 +207,6 @@ describe('capture translation (interception: iptables)', () => {
     const ipc = cds(s, 'InboundPassthroughCluster');
     assert.deepEqual([ipc.type, ipc.lb_policy, ipc.upstream_bind_config, ipc.transport_socket],
       ['ORIGINAL_DST', 'CLUSTER_PROVIDED', { source_address: { address: '127.0.0.6', port_value: 0 } }, undefined]);
-    assert.equal(s.wildcard('CDS').get('BlackHoleCluster'), undefined);
   });
 
   it('undeclared ports: PERMISSIVE passes TLS and plaintext through; DISABLE plaintext; "refuse" still closes them', () => {
@@ -223,7 +240,7 @@ describe('capture translation (interception: iptables)', () => {
   it('undeclared inbound ports in passthrough mode: the workload\'s mode, ORIGINAL_DST from 127.0.0.6', () => {
     const { listener, clusters } = virtualInbound(15006, '10.9.0.2', [], 'STRICT', 'cluster.local', null, 'passthrough');
     assertKnownFields(root, 'envoy.config.listener.v3.Listener', listener);
-    const [only, ...rest] = chains(listener);
+    const [only, ...rest] = chains(listener).filter((c) => !(c.filter_chain_match as Json | undefined)?.destination_port);
     assert.equal(rest.length, 0);
     assert.ok(only.transport_socket, 'STRICT: undeclared ports still need mTLS');
     assert.equal((filterOf(only).typed_config as Json).cluster, 'InboundPassthroughCluster');
@@ -269,6 +286,68 @@ spec:
       assert.equal(cds(s, 'outbound|8080|original-dst|b.default.svc.cluster.local').transport_socket, undefined);
       const inbound = lds(snap(translator({ mode }), 'b'), 'virtualInbound');
       assert.ok(chains(inbound).every((c) => c.transport_socket === undefined));
+    }
+  });
+
+  it("connections to the sidecar's own ports are closed on both capture listeners, never passed on (no capture-port loop)", () => {
+    // a's app dialing 127.0.0.1:15001 reaches virtualOutbound unredirected; so does anyone dialing <pod>:15001. Passed
+    // through, such a connection lands on the same port again, and again.
+    const s = snap(translator(), 'a');
+    const out = lds(s, 'virtualOutbound');
+    for (const [ip, port] of [['127.0.0.1', 15001], ['10.9.0.1', 15001], ['10.9.0.2', 15001], ['10.9.0.2', 15006], ['192.0.2.1', 15006]] as const) {
+      assert.equal(destination(picked(out, { destinationIp: ip, destinationPort: port })), 'BlackHoleCluster', `${ip}:${port} on virtualOutbound`);
+    }
+    assert.equal(destination(picked(out, { destinationIp: '10.9.0.2', destinationPort: 9999 })), 'outbound|*|original-dst|b.default.svc.cluster.local');
+    assert.equal(destination(picked(out, { destinationIp: '192.0.2.1', destinationPort: 80 })), 'PassthroughCluster');
+    const bh = cds(s, 'BlackHoleCluster');
+    assert.deepEqual([bh.type, bh.load_assignment], ['STATIC', { cluster_name: 'BlackHoleCluster' }], 'BlackHoleCluster exists under ALLOW_ANY too');
+    // virtualInbound: <pod>:15006 / :15001 and the sidecar's admin, probe, status and Prometheus ports never go to
+    // InboundPassthroughCluster, whatever the transport; other undeclared ports still do.
+    for (const mode of ['PERMISSIVE', 'STRICT', 'DISABLE', null] as const) {
+      const tb = snap(translator({ mode }), 'b');
+      const inb = lds(tb, 'virtualInbound');
+      for (const port of [15006, 15001, 15000, 15020, 15021, 15090]) {
+        for (const transportProtocol of ['raw_buffer', 'tls'] as const) {
+          assert.equal(destination(picked(inb, { destinationPort: port, transportProtocol })), 'BlackHoleCluster', `${mode} ${transportProtocol} :${port} on virtualInbound`);
+        }
+      }
+      assert.ok(cds(tb, 'BlackHoleCluster'));
+      const undeclared = destination(picked(inb, { destinationPort: 8090, transportProtocol: mode === 'STRICT' ? 'tls' : 'raw_buffer' }));
+      assert.equal(undeclared, 'InboundPassthroughCluster', `${mode}: other undeclared ports pass through`);
+    }
+    // The node's actual capture ports (metadata outboundPort / inboundPort), not the defaults.
+    const t = translator();
+    const custom = t.snapshot(readNodeIdentity('b-2', '', { pilotfish: { ...PODS.b, outboundPort: 16001, inboundPort: 16006 } }));
+    for (const name of ['virtualOutbound', 'virtualInbound']) {
+      const l = lds(custom, name);
+      for (const port of [16001, 16006]) assert.equal(destination(picked(l, { destinationPort: port })), 'BlackHoleCluster', `${name} :${port}`);
+    }
+    assert.deepEqual(lds(custom, 'virtualInbound').address, { socket_address: { address: '0.0.0.0', port_value: 16006 } });
+  });
+
+  it('HTTP/1.0 is HTTP on ports without a declared protocol, and with authorization no plaintext request skips RBAC', () => {
+    // http_inspector reports "http/1.0" for an HTTP/1.0 request line: the HTTP chains list it, outbound and inbound.
+    const out = lds(snap(translator(), 'a'), 'virtualOutbound');
+    assert.match(destination(picked(out, { destinationIp: '10.9.0.4', destinationPort: 9000, alpn: ['http/1.0'] })), /^HCM /);
+    const plain = lds(snap(translator({ mode: 'PERMISSIVE' }), 'web'), 'virtualInbound');
+    assert.match(destination(picked(plain, { destinationPort: 9000, alpn: ['http/1.0'] })), /^HCM /);
+    assert.equal(destination(picked(plain, { destinationPort: 9000, alpn: [] })), 'inbound|9000|web', 'without authorization, non-HTTP is forwarded as TCP');
+    const authz = `apiVersion: pilotfish.io/v1alpha1
+kind: TrafficPolicy
+metadata: {name: web}
+spec:
+  targetRef: {kind: Service, name: web}
+  authorization: [{name: only-a, action: ALLOW, rules: [{from: [{serviceAccounts: [a]}]}]}]
+---
+`;
+    // With authorization: HTTP/1.0, HTTP/1.1, h2c, undetected bytes (non-HTTP, or a client slower than the detection
+    // timeout) — over mTLS or in plaintext — all meet the RBAC filter; nothing is tcp_proxied to the app.
+    for (const mode of ['PERMISSIVE', 'DISABLE', null] as const) {
+      const l = lds(snap(translator({ mode, yaml: authz }), 'web'), 'virtualInbound');
+      for (const alpn of [['http/1.0'], ['http/1.1'], ['h2c'], []]) {
+        assert.equal(destination(picked(l, { destinationPort: 9000, alpn })), 'HCM envoy.filters.http.rbac.allow,envoy.filters.http.router', `${mode} plaintext ${alpn.join() || 'undetected'}`);
+      }
+      if (mode === 'PERMISSIVE') assert.equal(destination(picked(l, { destinationPort: 9000, transportProtocol: 'tls' })), 'HCM envoy.filters.http.rbac.allow,envoy.filters.http.router');
     }
   });
 

@@ -30,6 +30,8 @@ export const UNDECLARED_INBOUND: UndeclaredInbound = 'passthrough';
 /** Default capture ports (Istio's): outbound 15001, inbound 15006. */
 export const DEFAULT_CAPTURE_OUTBOUND_PORT = 15001;
 export const DEFAULT_CAPTURE_INBOUND_PORT = 15006;
+/** The sidecar's own ports besides the capture ports (admin, app probes, status, Prometheus), as `pilotfish iptables` exempts them. */
+export const SIDECAR_OWN_PORTS: readonly number[] = [15000, 15020, 15021, 15090];
 /** How long listener filters may wait for the first bytes (protocol detection); server-first protocols continue as TCP after it. */
 export const DETECTION_TIMEOUT_MS = 100;
 
@@ -41,8 +43,9 @@ const HTTP_INSPECTOR: Json = {
   name: 'envoy.filters.listener.http_inspector',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' },
 };
-/** What http_inspector reports for HTTP/1.x and the HTTP/2 preface; plaintext only (app TLS is opaque TCP). */
-const DETECTED_HTTP: Json = { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] };
+/** What http_inspector reports for HTTP/1.0, HTTP/1.1 and the HTTP/2 preface; plaintext only (app TLS is opaque TCP). */
+export const DETECTED_HTTP_PROTOCOLS: readonly string[] = ['http/1.0', 'http/1.1', 'h2c'];
+const DETECTED_HTTP: Json = { transport_protocol: 'raw_buffer', application_protocols: [...DETECTED_HTTP_PROTOCOLS] };
 
 /** A port's protocol for capture: explicit (no detection), or 'detect' (http_inspector picks the HTTP or the TCP chain). */
 export type CaptureProtocol = 'http' | 'http2' | 'tcp' | 'detect';
@@ -99,6 +102,21 @@ function tcpProxy(statPrefix: string, cluster: string): Json {
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } };
 }
 
+/**
+ * Chains closing connections whose original destination port is one of the sidecar's own (Istio's
+ * `virtualOutbound-blackhole` / `virtualInbound-blackhole`): a connection to a capture port that no redirect happened
+ * for (127.0.0.1:15001 from the app, <pod>:15001/15006 from outside) would otherwise be passed on to that same port,
+ * arrive back on the capture listener and be passed on again, without end. A destination_port match wins over every
+ * chain without one (Envoy matches destination port first).
+ */
+function blackholeChains(ports: readonly number[]): Json[] {
+  return [...new Set(ports)].sort((a, b) => a - b).map((p) => ({
+    name: `${BLACKHOLE_CLUSTER}|${p}`,
+    filter_chain_match: { destination_port: { value: p } },
+    filters: [tcpProxy(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)],
+  }));
+}
+
 /** Replaces `from` by `to` wherever a route sends traffic (cluster, weighted_clusters), leaving routes to other services alone. */
 function retarget(routes: readonly Json[], from: string, to: string): Json[] {
   return routes.map((r) => {
@@ -151,10 +169,11 @@ export interface OutboundTarget {
  * (`workloads`: tcp_proxy, mTLS per their mode); anything else goes to
  * PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY). The workload's own address is a destination like
  * any other: pilotfish iptables sends the sidecar's connection to its own pod address back through virtualInbound.
+ * Connections to the capture ports themselves (`port`, `inboundPort`) are closed (see blackholeChains).
  */
 export function virtualOutbound(
   port: number, targets: readonly OutboundTarget[], policy: OutboundTrafficPolicy, tracing: ListenerTracing,
-  workloads: readonly CapturedWorkload[] = [],
+  workloads: readonly CapturedWorkload[] = [], inboundPort: number = DEFAULT_CAPTURE_INBOUND_PORT,
 ): { listener: Json; clusters: Json[] } {
   const chains: Json[] = [];
   const clusters: Json[] = [];
@@ -216,8 +235,10 @@ export function virtualOutbound(
     clusters.push(c);
     chains.push({ name, filter_chain_match: { prefix_ranges: addrs.sort().map(prefixRange) }, filters: [tcpProxy(`outbound_passthrough_${w.svc.name}`, name)] });
   }
+  chains.push(...blackholeChains([port, inboundPort]));
   const fallback = policy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
-  clusters.push(policy === 'REGISTRY_ONLY' ? blackHoleCluster() : passthroughCluster(PASSTHROUGH_CLUSTER));
+  clusters.push(blackHoleCluster());
+  if (policy !== 'REGISTRY_ONLY') clusters.push(passthroughCluster(PASSTHROUGH_CLUSTER));
   const listener: Json = {
     name: VIRTUAL_OUTBOUND,
     address: socketAddress('0.0.0.0', port),
@@ -256,13 +277,15 @@ function portChains(address: string, p: InboundPort, proto: 'http' | 'http2' | '
  * `virtualInbound` on 0.0.0.0:<port>: connections redirected to the workload, matched by original destination port.
  * Each app port gets the chains of its mTLS mode (STRICT: TLS only; PERMISSIVE: TLS and plaintext by tls_inspector;
  * DISABLE: plaintext) with its RBAC, forwarding to 127.0.0.1:<port>. Undeclared ports (see UndeclaredInbound) pass
- * through to the original destination under the workload's mode, or are refused. Ports without an explicit protocol:
- * under mTLS the stream is forwarded as TCP (the caller's sidecar already routed it), or handled as HTTP when the
- * workload has authorization rules (fail closed); in plaintext http_inspector picks HTTP or TCP.
+ * through to the original destination under the workload's mode, or are refused; the sidecar's own ports (capture
+ * ports, admin, status, probes, Prometheus) never pass through (BlackHoleCluster). Ports without an explicit protocol:
+ * with authorization rules every chain (mTLS and plaintext) is HTTP, so RBAC runs on every request and non-HTTP traffic
+ * is refused (fail closed); without, under mTLS the stream is forwarded as TCP (the caller's sidecar already routed
+ * it) and in plaintext http_inspector picks HTTP or TCP.
  */
 export function virtualInbound(
   port: number, address: string, ports: readonly InboundPort[], workloadMode: MtlsMode | null, trustDomain: string, tracing: ListenerTracing,
-  undeclared: UndeclaredInbound = UNDECLARED_INBOUND,
+  undeclared: UndeclaredInbound = UNDECLARED_INBOUND, outboundPort: number = DEFAULT_CAPTURE_OUTBOUND_PORT,
 ): { listener: Json; clusters: Json[] } {
   const chains: Json[] = [];
   const clusters: Json[] = [];
@@ -270,15 +293,20 @@ export function virtualInbound(
   for (const p of ports) {
     if (p.protocol === 'detect') {
       const mode = p.security('tcp')?.mode ?? null;
-      // Under mTLS the caller's protocol is not visible. With authorization on the port, fail closed: treat it as HTTP
-      // so the RBAC filters run (non-HTTP traffic is then refused); without, forward it as TCP.
+      // The caller's protocol is not declared. With authorization on the port, fail closed: every chain is HTTP, so the
+      // RBAC filters see every request (HTTP/1.0 included) and anything else is refused by the codec, never forwarded.
       const authz = (p.security('http')?.httpFilters.length ?? 0) > 0;
-      if (mode === 'STRICT' || mode === 'PERMISSIVE') chains.push(...portChains(address, p, authz ? 'http' : 'tcp', tracing, {}, 'mtls'));
-      if (mode !== 'STRICT') {
-        detects = true;
-        const plain = mode === 'PERMISSIVE' ? 'plaintext' : undefined;
-        chains.push(...portChains(address, p, 'http', tracing, DETECTED_HTTP, plain));
-        chains.push(...portChains(address, p, 'tcp', tracing, {}, plain));
+      if (authz) {
+        chains.push(...portChains(address, p, 'http', tracing, {}));
+      } else {
+        // Under mTLS the caller's sidecar already did the HTTP routing: forward the decrypted stream as TCP.
+        if (mode === 'STRICT' || mode === 'PERMISSIVE') chains.push(...portChains(address, p, 'tcp', tracing, {}, 'mtls'));
+        if (mode !== 'STRICT') {
+          detects = true;
+          const plain = mode === 'PERMISSIVE' ? 'plaintext' : undefined;
+          chains.push(...portChains(address, p, 'http', tracing, DETECTED_HTTP, plain));
+          chains.push(...portChains(address, p, 'tcp', tracing, {}, plain));
+        }
       }
       clusters.push(inboundCluster(p.port, p.service, p.port, 'http'));
     } else {
@@ -286,6 +314,9 @@ export function virtualInbound(
       clusters.push(inboundCluster(p.port, p.service, p.port, p.protocol));
     }
   }
+  const appPorts = new Set(ports.map((p) => p.port));
+  chains.push(...blackholeChains([port, outboundPort, ...SIDECAR_OWN_PORTS].filter((p) => !appPorts.has(p))));
+  clusters.push(blackHoleCluster());
   let refuse: Json | null = null;
   if (undeclared === 'passthrough') {
     const passthrough = inboundChains(workloadMode, trustDomain, [tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], false);
@@ -293,7 +324,6 @@ export function virtualInbound(
     clusters.push(inboundPassthroughCluster());
   } else {
     refuse = { name: BLACKHOLE_CLUSTER, filters: [tcpProxy('inbound_undeclared', BLACKHOLE_CLUSTER)] };
-    clusters.push(blackHoleCluster());
   }
   const listener: Json = {
     name: VIRTUAL_INBOUND,

@@ -75,11 +75,17 @@ function synthesize(a: Announcement): Service {
   };
 }
 
-/** Matches an announced port to a service port: by name, or the only port of a single-port service. */
+/**
+ * Matches an announced port to a service port: by name, else the app port equal to the port's numeric targetPort, else
+ * the only port of a single-port service.
+ */
 function announcedPort(a: Announcement, svc: Service, sp: ServicePort): number | undefined {
   const byName = a.ports[sp.name];
   if (byName) return byName[1];
   const entries = Object.values(a.ports);
+  const target = typeof sp.targetPort === 'number' ? sp.targetPort : undefined;
+  const byNumber = target === undefined ? undefined : entries.find(([app]) => app === target);
+  if (byNumber) return byNumber[1];
   if (svc.ports.length === 1 && entries.length === 1) return entries[0][1];
   return undefined;
 }
@@ -107,6 +113,8 @@ export class MeshView {
   readonly outboundTrafficPolicy: OutboundTrafficPolicy;
   /** Announcements of captured workloads (their sidecars answer on every port of their address), by node id. */
   readonly capturedWorkloads: readonly Announcement[];
+  /** Service ports (of Service documents, not synthesized ones) by endpoint `address:port`. */
+  private readonly portsAt = new Map<string, { svc: Service; sp: ServicePort }[]>();
 
   constructor(model: MeshModel, announcements: Iterable<Announcement>, security: MeshSecurity | null = null, outboundTrafficPolicy: OutboundTrafficPolicy = 'ALLOW_ANY') {
     this.model = model;
@@ -115,11 +123,24 @@ export class MeshView {
     for (const [k, s] of model.services) this.services.set(k, s);
     const anns = [...announcements].sort((a, b) => a.nodeId.localeCompare(b.nodeId));
     this.capturedWorkloads = anns.filter((a) => a.captured === true);
+    // A captured workload's sidecar answers at <its address>:<each app port>, whatever the ports are called and whichever
+    // Service selects the pod (a Helm release's app label is not the Service's name; unnamed container ports are
+    // announced as port-<n>): an endpoint there is a sidecar endpoint.
+    const capturedAt = new Map<string, Announcement[]>();
+    for (const a of this.capturedWorkloads) {
+      for (const [app] of Object.values(a.ports)) {
+        const at = `${a.address}:${app}`;
+        const list = capturedAt.get(at) ?? [];
+        if (!list.includes(a)) list.push(a);
+        capturedAt.set(at, list);
+      }
+    }
+    const identity = (a: Announcement): string => spiffeUri(security?.trustDomain ?? 'cluster.local', a.namespace, a.serviceAccount);
     for (const a of anns) {
       const k = key(a.namespace, a.service);
       if (!this.services.has(k)) this.services.set(k, synthesize(a));
     }
-    for (const [k, svc] of this.services) {
+    for (const [k, svc] of [...this.services].sort((x, y) => x[0].localeCompare(y[0]))) {
       for (const sp of svc.ports) {
         const seen = new Set<string>();
         const list: Endpoint[] = [];
@@ -143,8 +164,16 @@ export class MeshView {
           add(a.address, port);
           if (!isAppPort(a, port)) {
             sidecarEndpoints.add(`${a.address}:${port}`);
-            ids.add(spiffeUri(security?.trustDomain ?? 'cluster.local', a.namespace, a.serviceAccount));
+            ids.add(identity(a));
           }
+        }
+        for (const e of list) {
+          const id = `${e.address}:${e.port}`;
+          for (const a of capturedAt.get(id) ?? []) {
+            sidecarEndpoints.add(id);
+            ids.add(identity(a));
+          }
+          if (!svc.synthetic) this.portsAt.set(id, [...(this.portsAt.get(id) ?? []), { svc, sp }]);
         }
         const name = outboundClusterName(svc, sp.port);
         this.endpoints.set(name, list);
@@ -161,6 +190,11 @@ export class MeshView {
         target.set(k, list);
       }
     }
+  }
+
+  /** The Service ports (from Service documents, in key order) that have an endpoint at address:port. */
+  servicePortsAt(address: string, port: number): readonly { svc: Service; sp: ServicePort }[] {
+    return this.portsAt.get(`${address}:${port}`) ?? [];
   }
 
   policy(svcKey: string): TrafficPolicy | undefined {

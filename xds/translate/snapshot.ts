@@ -11,7 +11,7 @@ import {
   captureProtocol, DEFAULT_CAPTURE_INBOUND_PORT, DEFAULT_CAPTURE_OUTBOUND_PORT, VIRTUAL_INBOUND, VIRTUAL_OUTBOUND, virtualInbound, virtualOutbound,
   type CapturedWorkload, type InboundPort, type OutboundTarget,
 } from './capture.ts';
-import { announcementOf, spiffeUri, type MeshView } from './mesh-view.ts';
+import { announcementOf, spiffeUri, type Announcement, type MeshView } from './mesh-view.ts';
 import { defaultPort, fqdn, OUTBOUND_ROUTE, outboundClusterName, parseServiceAuthority, portProtocol, serviceHosts } from './names.ts';
 import type { NodeIdentity } from './node.ts';
 import { makeResource, type Resource, type ResourceType } from './resource.ts';
@@ -185,12 +185,15 @@ export class Translator {
    * virtualInbound with chains per announced app port (xds/translate/capture.ts). Returns the scope's EDS clusters (the
    * targets of HTTPRoute rules) to share.
    */
-  private capture(node: NodeIdentity, own: { LDS: Map<string, Resource>; CDS: Map<string, Resource> }): Scope {
-    const ok = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}|${node.outboundPort}|${node.tracing?.samplingPercent ?? '-'}`;
+  private capture(node: NodeIdentity, res: { LDS: Map<string, Resource>; CDS: Map<string, Resource> }): Scope {
+    const ok = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}|${node.outboundPort}|${this.captureInboundPort(node)}|${node.tracing?.samplingPercent ?? '-'}`;
     let outbound = this.captureOut.get(ok);
     if (!outbound) {
       const targets: OutboundTarget[] = [];
-      for (const svc of this.scopeServices(node)) {
+      // Service documents first: an address:port belongs to the first service that has it, and a service synthesized
+      // from an announcement (named after a pod label) must not take a Service's endpoint away from it.
+      const services = this.scopeServices(node);
+      for (const svc of [...services.filter((x) => !x.synthetic), ...services.filter((x) => x.synthetic)]) {
         const k = key(svc.namespace, svc.name);
         for (const sp of svc.ports) {
           if (sp.protocol !== 'TCP') continue;
@@ -201,26 +204,49 @@ export class Translator {
           });
         }
       }
-      const out = virtualOutbound(node.outboundPort || DEFAULT_CAPTURE_OUTBOUND_PORT, targets, this.view.outboundTrafficPolicy, node.tracing, this.capturedWorkloads(node));
+      const out = virtualOutbound(node.outboundPort || DEFAULT_CAPTURE_OUTBOUND_PORT, targets, this.view.outboundTrafficPolicy, node.tracing,
+        this.capturedWorkloads(node), this.captureInboundPort(node));
       outbound = [makeResource('LDS', VIRTUAL_OUTBOUND, out.listener), ...out.clusters.map((c) => makeResource('CDS', c.name as string, c))];
       this.captureOut.set(ok, outbound);
     }
-    for (const r of outbound) own[r.type as 'LDS' | 'CDS'].set(r.name, r);
+    for (const r of outbound) res[r.type as 'LDS' | 'CDS'].set(r.name, r);
     const a = announcementOf(node);
-    const svc = a ? this.view.services.get(key(a.namespace, a.service)) : undefined;
+    const own = a ? this.view.services.get(key(a.namespace, a.service)) : undefined;
     const ports: InboundPort[] = [];
     for (const [portName, [app]] of Object.entries(a?.ports ?? {})) {
-      if (!svc || ports.some((p) => p.port === app)) continue;
-      const sp = svc.ports.find((p) => p.name === portName) ?? (svc.ports.length === 1 ? svc.ports[0] : undefined);
+      if (!own || ports.some((p) => p.port === app)) continue;
+      const { svc, sp } = this.inboundServicePort(own, node.address, portName, app);
       const protocol = captureProtocol(sp ?? { name: portName, appProtocol: null, protocol: 'TCP' });
       ports.push({ port: app, service: svc.name, protocol, security: (proto) => this.inboundSecurity(svc, sp ?? null, app, app, proto) });
     }
+    // The workload's mode (for its undeclared ports): its Service's; when the announced service is only synthesized, the
+    // Service its announced ports resolved to.
+    const svc = own?.synthetic ? (ports.map((p) => this.view.services.get(key(own.namespace, p.service))).find((x) => x && !x.synthetic) ?? own) : own;
     const mode = svc ? this.view.mtlsMode(key(svc.namespace, svc.name), null) : (this.view.security?.defaultMode ?? null);
     const td = this.view.security?.trustDomain ?? DEFAULT_TRUST_DOMAIN;
-    const inb = virtualInbound(node.inboundPorts['*'] ?? DEFAULT_CAPTURE_INBOUND_PORT, node.address, ports, mode, td, node.tracing);
-    own.LDS.set(VIRTUAL_INBOUND, makeResource('LDS', VIRTUAL_INBOUND, inb.listener));
-    for (const c of inb.clusters) own.CDS.set(c.name as string, makeResource('CDS', c.name as string, c));
+    const inb = virtualInbound(this.captureInboundPort(node), node.address, ports, mode, td, node.tracing, undefined, node.outboundPort || DEFAULT_CAPTURE_OUTBOUND_PORT);
+    res.LDS.set(VIRTUAL_INBOUND, makeResource('LDS', VIRTUAL_INBOUND, inb.listener));
+    for (const c of inb.clusters) res.CDS.set(c.name as string, makeResource('CDS', c.name as string, c));
     return this.scope(node);
+  }
+
+  /**
+   * The Service port whose mTLS mode and authorization an announced app port of a captured workload gets: the announced
+   * service's port (by name, numeric targetPort, or its only port), else — when the announced service is only
+   * synthesized from the announcement (a Helm app label that is not the Service's name, an unnamed `port-<n>`) — the
+   * first Service port with an endpoint at <address>:<app port> (its EndpointSlice), else none.
+   */
+  private inboundServicePort(own: Service, address: string, portName: string, app: number): { svc: Service; sp: ServicePort | undefined } {
+    const sp = own.ports.find((p) => p.name === portName) ?? own.ports.find((p) => typeof p.targetPort === 'number' && p.targetPort === app)
+      ?? (own.ports.length === 1 ? own.ports[0] : undefined);
+    if (sp && !own.synthetic) return { svc: own, sp };
+    const at = this.view.servicePortsAt(address, app)[0];
+    if (at) return at;
+    return { svc: own, sp };
+  }
+
+  private captureInboundPort(node: NodeIdentity): number {
+    return node.inboundPorts['*'] ?? DEFAULT_CAPTURE_INBOUND_PORT;
   }
 
   /**
@@ -235,9 +261,14 @@ export class Translator {
       const k = key(a.namespace, a.service);
       ids.set(k, (ids.get(k) ?? new Set()).add(spiffeUri(td, a.namespace, a.serviceAccount)));
     }
-    return this.view.capturedWorkloads.filter((a) => inScope.has(key(a.namespace, a.service))).map((a) => {
+    // In scope: the workload's announced service, or a Service with an endpoint at one of its app ports (its EndpointSlice).
+    const callable = (a: Announcement): boolean => inScope.has(key(a.namespace, a.service))
+      || Object.values(a.ports).some(([app]) => this.view.servicePortsAt(a.address, app).some((x) => inScope.has(key(x.svc.namespace, x.svc.name))));
+    return this.view.capturedWorkloads.filter(callable).map((a) => {
       const k = key(a.namespace, a.service);
-      const mode = this.view.mtlsMode(k, null);
+      // The workload's mode: its announced service's, or (announced under a synthesized name) its Service's.
+      const real = this.view.services.get(k)?.synthetic ? Object.values(a.ports).map(([app]) => this.view.servicePortsAt(a.address, app)[0]).find((x) => x) : undefined;
+      const mode = this.view.mtlsMode(real ? key(real.svc.namespace, real.svc.name) : k, null);
       const mtls = !node.proxyless && (mode === 'STRICT' || mode === 'PERMISSIVE');
       return { address: a.address, svc: { name: a.service, namespace: a.namespace }, tls: mtls ? outboundTlsSocket(fqdn(a.service, a.namespace), [...ids.get(k)!].sort()) : null };
     });
