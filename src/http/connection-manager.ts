@@ -10,11 +10,12 @@ import { ActiveRequest } from './active-request.ts';
 import type { ClusterStatsCache } from './cluster-stats.ts';
 import { Http1Codec } from './codec/http1-codec.ts';
 import { Http2Codec } from './codec/http2-codec.ts';
-import { sendLocalReply } from './error-response.ts';
+import { isGrpcRequest, sendLocalReply } from './error-response.ts';
 import type { DownstreamConnectionInfo, DownstreamExchange } from './exchange.ts';
 import { clusterFetcher } from './filters/cluster-fetch.ts';
 import { HttpFilterChain } from './filters/filter-chain.ts';
 import { HcmStats, type StatsSink } from './hcm-stats.ts';
+import { normalizationEnabled, normalizePath, pathMayChange } from './path-normalize.ts';
 import { RouteTable } from './route-table.ts';
 import { routeRequest, type ClusterLookup, type RouterDeps } from './router.ts';
 import { applyXfcc } from './xfcc.ts';
@@ -45,6 +46,8 @@ export class HttpConnectionManager {
   readonly #routerDeps: RouterDeps;
   readonly #tracer: HcmTracer | null;
   readonly #mesh: HcmMeshMetrics | null;
+  /** normalize_path, merge_slashes or path_with_escaped_slashes_action asks for path work. */
+  readonly #normalize: boolean;
   #http1: Http1Codec | null = null;
   #http2: Http2Codec | null = null;
   #draining = false;
@@ -59,6 +62,7 @@ export class HttpConnectionManager {
     this.#routerDeps = { hcm: config, clusters: deps.clusters, clusterStats: deps.clusterStats };
     this.#tracer = deps.telemetry?.tracer(config, deps.trafficDirection ?? 'UNSPECIFIED') ?? null;
     this.#mesh = deps.telemetry?.http(deps.trafficDirection ?? 'UNSPECIFIED') ?? null;
+    this.#normalize = normalizationEnabled(config);
   }
 
   get #h1(): Http1Codec {
@@ -125,6 +129,26 @@ export class HttpConnectionManager {
     this.#stats.rq400Bad.inc();
   }
 
+  /**
+   * Applies the HCM path normalization before routes and filters see the path (the upstream gets the result).
+   * False when the request was answered: 400 for a path that cannot be normalized or REJECT_REQUEST, 307 to the
+   * unescaped path for UNESCAPE_AND_REDIRECT (gRPC requests are rejected instead, as Envoy does).
+   */
+  #normalizePath(req: ActiveRequest, ex: DownstreamExchange): boolean {
+    const result = normalizePath(ex.head.path, this.config);
+    if (result.outcome === 'continue') { ex.head.path = result.path; return true; }
+    const grpc = isGrpcRequest(ex.head.headers);
+    if (result.outcome === 'redirect' && !grpc) {
+      req.details = 'path_normalization_redirect';
+      req.responseCode = sendLocalReply(ex, { status: 307, flag: null, body: '', details: req.details, headers: { location: result.path } }, false, null);
+    } else {
+      req.details = 'path_normalization_failed';
+      req.responseCode = sendLocalReply(ex, { status: 400, flag: null, body: 'Bad Request', details: req.details }, grpc, null);
+    }
+    req.finish();
+    return false;
+  }
+
   #onExchange(ex: DownstreamExchange): void {
     this.#stats.started(ex.head.protocol);
     this.#deps.onActive(1);
@@ -155,6 +179,7 @@ export class HttpConnectionManager {
     } else if (typeof headers['x-request-id'] === 'string') {
       req.requestId = headers['x-request-id'];
     }
+    if (this.#normalize && pathMayChange(ex.head.path) && !this.#normalizePath(req, ex)) return;
     applyXfcc(headers, ex.connection, cfg.forwardClientCert);
     if (this.#mesh !== null) this.#mesh.onRequest(req);
     if (this.#tracer !== null) req.trace = this.#tracer.start(req);

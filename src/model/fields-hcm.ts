@@ -47,9 +47,7 @@ export const HTTP_CONNECTION_MANAGER: MessageTable = {
     upgrade_configs: 'ok',
     normalize_path: 'ok',
     merge_slashes: 'ok',
-    path_with_escaped_slashes_action: {
-      unsupportedUnless: ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 0, 1],
-    },
+    path_with_escaped_slashes_action: 'ok',
     request_id_extension: 'unsupported',
     local_reply_config: 'unsupported',
     strip_matching_host_port: 'unsupported',

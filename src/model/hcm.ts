@@ -13,6 +13,8 @@ import { compileForwardClientCert } from './xfcc.ts';
 const CODEC_TYPES = ['AUTO', 'HTTP1', 'HTTP2', 'HTTP3'] as const;
 const SERVER_HEADER = ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'] as const;
 const UNDERSCORES = ['ALLOW', 'REJECT_REQUEST', 'DROP_HEADER'] as const;
+/** HttpConnectionManager.PathWithEscapedSlashesAction, by enum number; IMPLEMENTATION_SPECIFIC_DEFAULT is KEEP_UNCHANGED. */
+const ESCAPED_SLASHES = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] as const;
 
 /** Downstream common options: max_requests_per_connection has no model field yet. */
 const DOWNSTREAM_COMMON_OPTIONS: MessageTable = {
@@ -56,6 +58,10 @@ function compileRouteSpecifier(h: Msg): { routeConfig: RouteConfig | null; rdsNa
   }
 }
 
+function keepIfDefault(a: (typeof ESCAPED_SLASHES)[number]): Exclude<(typeof ESCAPED_SLASHES)[number], 'IMPLEMENTATION_SPECIFIC_DEFAULT'> {
+  return a === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : a;
+}
+
 /** `h` is the opened HttpConnectionManager typed_config. Null after reporting errors. */
 export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
   const before = h.ctx.errors.length;
@@ -93,6 +99,7 @@ export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
     headersWithUnderscoresAction: common?.enumOf('headers_with_underscores_action', UNDERSCORES, 'ALLOW') ?? 'ALLOW',
     normalizePath: h.bool('normalize_path', false),
     mergeSlashes: h.bool('merge_slashes', false),
+    pathWithEscapedSlashesAction: keepIfDefault(h.enumOf('path_with_escaped_slashes_action', ESCAPED_SLASHES, 'IMPLEMENTATION_SPECIFIC_DEFAULT')),
     http2: compileHttp2Options(h, 'http2_protocol_options'),
     delayedCloseTimeoutMs: h.durationMs('delayed_close_timeout', 1000),
     drainTimeoutMs: h.durationMs('drain_timeout', 5000),

@@ -233,6 +233,8 @@ export interface HttpConnectionManagerConfig {
   readonly headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
   readonly normalizePath: boolean;
   readonly mergeSlashes: boolean;
+  /** path_with_escaped_slashes_action (%2F / %5C in the path); absent = KEEP_UNCHANGED. */
+  readonly pathWithEscapedSlashesAction?: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   readonly http2: Http2Options;
   readonly delayedCloseTimeoutMs: number; // default 1000
   readonly drainTimeoutMs: number; // default 5000

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateHttpFilterConfig } from '../../src/http/filters/registry.ts';
 import { DEFAULT_COOKIE_NAMES, parseCookies, setCookie } from '../../src/policy/oauth2/cookies.ts';
-import { compileUriTemplate, formatUri, queryParams, sameOriginPath } from '../../src/policy/oauth2/redirects.ts';
+import { compileUriTemplate, formatUri, queryParams, sameOriginPath, sessionHost } from '../../src/policy/oauth2/redirects.ts';
 import { secretFromText } from '../../src/policy/oauth2/secret-file.ts';
 import {
-  codeChallenge, csrfTokenValid, decodeState, decryptValue, encodeState, encryptValue, newCsrfToken, sessionHmac, sessionHmacValid,
+  checkCsrfToken, codeChallenge, decodeState, decryptValue, encodeState, encryptValue, newCsrfToken, sessionHmac, sessionHmacValid,
 } from '../../src/policy/oauth2/session-crypto.ts';
 import { newSession, readSession, REFRESH_MARGIN_S, type SessionSettings } from '../../src/policy/oauth2/session.ts';
 import type { RequestHead } from '../../src/http/exchange.ts';
+import { MAX_EXPIRES_IN_S } from '../../src/policy/oauth2/token-client.ts';
 
 const TYPE = 'type.googleapis.com/envoy.extensions.filters.http.oauth2.v3.OAuth2';
 const sds = (name: string) => ({ name, sds_config: { path_config_source: { path: '/etc/pilotfish/oauth2.yaml' } } });
@@ -149,6 +150,14 @@ describe('session cookies', () => {
     assert.equal(s.expires, String(now + 100));
   });
 
+  test('a huge expires_in is clamped: OauthExpires stays a readable timestamp', () => {
+    const now = 1_700_000_000;
+    const s = newSession(settings, { accessToken: 'at', idToken: '', refreshToken: '', expiresIn: 1e21 }, secret, 'app.example', now, new Map());
+    assert.equal(s.expires, String(now + MAX_EXPIRES_IN_S));
+    assert.equal(readSession(settings, jar(s.setCookies), secret, 'app.example', now).kind, 'valid');
+    assert.ok(s.setCookies.every((l) => !/e\+/.test(l)), s.setCookies.join('\n'));
+  });
+
   test('Set-Cookie lines carry Domain, SameSite and Partitioned as configured', () => {
     assert.equal(setCookie('IdToken', 'v', 60, { sameSite: 'NONE', path: '/app', partitioned: true }, 'example.com'),
       'IdToken=v; Domain=example.com; Path=/app; Max-Age=60; Secure; HttpOnly; SameSite=None; Partitioned');
@@ -165,11 +174,22 @@ describe('state, CSRF nonce and PKCE', () => {
   const secret = 'hmac-secret';
 
   test('the CSRF token is signed', () => {
-    const t = newCsrfToken(secret);
-    assert.ok(csrfTokenValid(secret, t));
-    assert.ok(!csrfTokenValid('other', t));
-    assert.ok(!csrfTokenValid(secret, `${t.split('.')[0]}0.${t.split('.')[1]}`));
-    assert.ok(!csrfTokenValid(secret, 'nodot'));
+    const now = 1_800_000_000;
+    const t = newCsrfToken(secret, now);
+    const [rand, at, sig] = t.split('.');
+    assert.equal(checkCsrfToken(secret, t, now, 600), 'ok');
+    assert.equal(checkCsrfToken('other', t, now, 600), 'invalid');
+    assert.equal(checkCsrfToken(secret, `${rand}0.${at}.${sig}`, now, 600), 'invalid');
+    assert.equal(checkCsrfToken(secret, 'nodot', now, 600), 'invalid');
+  });
+
+  test('the CSRF token carries its signed issue time and expires', () => {
+    const now = 1_800_000_000;
+    const t = newCsrfToken(secret, now - 601);
+    assert.equal(checkCsrfToken(secret, t, now, 600), 'expired');
+    assert.equal(checkCsrfToken(secret, newCsrfToken(secret, now - 599), now, 600), 'ok');
+    const [rand, , sig] = t.split('.');
+    assert.equal(checkCsrfToken(secret, `${rand}.${now}.${sig}`, now, 600), 'invalid', 'a changed issue time breaks the signature');
   });
 
   test('the state carries the original URL and the CSRF token, signed', () => {
@@ -221,6 +241,16 @@ describe('return URL and redirect_uri', () => {
     assert.equal(formatUri(t, head({})), 'http://app.example:8080/callback');
     assert.equal(formatUri(t, head({ 'x-forwarded-proto': 'https' })), 'https://app.example:8080/callback');
     assert.match(compileUriTemplate('%START_TIME%') as string, /only %REQ\(header\)%/);
+  });
+
+  test('a Host with a default port is the same origin and the same session host', () => {
+    assert.deepEqual(sameOriginPath('https://shop.example.com:443/cart?x=1', 'shop.example.com:443'), { ok: true, path: '/cart?x=1' });
+    assert.deepEqual(sameOriginPath('https://shop.example.com/cart', 'Shop.Example.com:443'), { ok: true, path: '/cart' });
+    assert.deepEqual(sameOriginPath('http://shop.example.com:80/a', 'shop.example.com'), { ok: true, path: '/a' });
+    assert.equal(sameOriginPath('https://shop.example.com:8443/a', 'shop.example.com').ok, false);
+    assert.equal(sessionHost('Shop.example.com:443'), 'shop.example.com');
+    assert.equal(sessionHost('shop.example.com:80'), 'shop.example.com');
+    assert.equal(sessionHost('[::1]:8443'), '[::1]:8443');
   });
 
   test('callback query parameters are decoded', () => {

@@ -83,11 +83,22 @@ export class Http1Codec {
     const socket = req.socket as SocketWithInfo;
     if (socket[FRESH]) { socket[FRESH] = false; socket.setTimeout(0); }
     const info = socket[INFO]!;
+    if (!originForm(req)) {
+      this.#opts.onBadRequest(info, 400, 'http1.invalid_url');
+      res.shouldKeepAlive = false;
+      res.writeHead(400, { 'content-length': '0', connection: 'close' }).end();
+      return;
+    }
     this.#opts.onExchange(new Http1Exchange(req, res, info, this));
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const info = (req.socket as SocketWithInfo)[INFO]!;
+    if (!originForm(req)) {
+      this.#opts.onBadRequest(info, 400, 'http1.invalid_url');
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
     this.#opts.onExchange(new Http1UpgradeExchange(req, socket, head, info));
   }
 
@@ -110,6 +121,27 @@ function expire(socket: SocketWithInfo): void {
   if (res === undefined || res === null || res.writableFinished) { socket.end(); return; }
   if (res.headersSent) res.once('finish', () => socket.end());
   else res.shouldKeepAlive = false;
+}
+
+/** scheme "://" authority [path-abempty] [?query]: RFC 9112 §3.2.2 absolute-form (http and https only). */
+const ABSOLUTE_FORM = /^(https?):\/\/([^/?#@\s]+)([/?#].*)?$/i;
+/** host [":" port], including an IP-literal in brackets. */
+const AUTHORITY = /^(?:\[[0-9a-f:.]+\]|[a-z0-9\-._~!$&'()*+,;=%]+)(?::\d{0,5})?$/i;
+
+/**
+ * Turns an absolute-form request target into origin-form like Envoy's HTTP/1 codec: `:path` gets the path and query
+ * ("/" when empty) and the target's authority replaces Host (RFC 9112 §3.2.2: a proxy ignores Host then). Origin-form,
+ * "*" and CONNECT's authority-form stay as sent. False for any other form or scheme (the codec answers 400).
+ */
+function originForm(req: http.IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  if (url.charCodeAt(0) === 0x2f || req.method === 'CONNECT' || url === '*') return true;
+  const m = ABSOLUTE_FORM.exec(url);
+  if (m === null || !AUTHORITY.test(m[2]!)) return false;
+  const rest = m[3] ?? '';
+  req.url = rest === '' ? '/' : rest.charCodeAt(0) === 0x2f ? rest : '/' + rest;
+  req.headers.host = m[2]!;
+  return true;
 }
 
 function requestHead(req: http.IncomingMessage, info: DownstreamConnectionInfo): RequestHead {

@@ -97,7 +97,10 @@ export class HttpFilterChain {
     for (const e of this.#entries) {
       const route = levelConfig(m.route.typedPerFilterConfig, e.name);
       const vhost = levelConfig(m.virtualHost.typedPerFilterConfig, e.name);
-      if (route?.disabled ?? vhost?.disabled ?? e.disabled) continue;
+      if (route?.disabled ?? vhost?.disabled ?? e.disabled) {
+        if (e.filter.onDisabled !== undefined) steps.push({ filter: disabledStep(e.filter), perRoute: null });
+        continue;
+      }
       steps.push({ filter: e.filter, perRoute: this.#perRouteState(e, route?.config ?? vhost?.config) });
     }
     plan = steps;
@@ -116,4 +119,9 @@ export class HttpFilterChain {
     e.perRoute.set(raw, state);
     return state;
   }
+}
+
+/** The step of a filter disabled on a route: only its onDisabled hook runs. */
+function disabledStep(f: HttpFilter): HttpFilter {
+  return { onRequest: (r) => { f.onDisabled!(r); return 'continue'; } };
 }

@@ -28,6 +28,8 @@ export interface HttpFilter<R = unknown> {
   onRequest(r: FilterRequest, perRoute: R | null): FilterResult;
   /** Builds the runtime state of one typed_per_filter_config (compiled config, its own token bucket...); called once per config object. */
   perRoute?(config: unknown): R;
+  /** Runs instead of onRequest where a route or virtual host disables the filter (what must hold even there). */
+  onDisabled?(r: FilterRequest): void;
 }
 
 /** What a factory gets to build the runtime filter. */

@@ -6,12 +6,13 @@ import { sanitizeName } from '../../observability/stats.ts';
 import type { Counter } from '../../observability/types.ts';
 import { matchHeader, matchString } from '../../matching/string-matcher.ts';
 import { parseCookies, setCookie, setCookieHeader } from '../../policy/oauth2/cookies.ts';
-import { formatUri, pathOnly, queryParams, sameOriginPath } from '../../policy/oauth2/redirects.ts';
+import { formatUri, pathOnly, queryParams, sameOriginPath, sessionHost } from '../../policy/oauth2/redirects.ts';
 import { FileSecret } from '../../policy/oauth2/secret-file.ts';
 import {
-  codeChallenge, csrfTokenValid, decodeState, decryptValue, encodeState, encryptValue, newCodeVerifier, newCsrfToken,
+  checkCsrfToken, codeChallenge, decodeState, decryptValue, encodeState, encryptValue, jwtExpiry, newCodeVerifier, newCsrfToken,
 } from '../../policy/oauth2/session-crypto.ts';
-import { clearSession, newSession, readSession } from '../../policy/oauth2/session.ts';
+import type { SessionTokens } from '../../policy/oauth2/session-crypto.ts';
+import { clearSession, newSession, readSession, REFRESH_MARGIN_S } from '../../policy/oauth2/session.ts';
 import { exchangeCode, refreshTokens, type ClientCredentials, type TokenResult } from '../../policy/oauth2/token-client.ts';
 import type { LocalReply } from '../error-response.ts';
 import type { HeaderRecord, RequestHead } from '../exchange.ts';
@@ -132,7 +133,7 @@ export class OAuth2Flow {
     }
     const path = pathOnly(head.path);
     if (matchString(s.signoutPath, path)) return this.#signOut(r, cookies);
-    const domain = s.cookieDomain ?? head.authority;
+    const domain = s.cookieDomain ?? sessionHost(head.authority);
     const session = readSession(s, cookies, hmacSecret, domain, Math.floor(Date.now() / 1000));
     const isCallback = matchString(s.redirectPathMatcher, path);
     if (session.kind === 'valid') {
@@ -147,7 +148,7 @@ export class OAuth2Flow {
     }
     if (isCallback) return this.#callback(r, cookies, hmacSecret, tokenSecret);
     if (session.kind === 'expired' && s.useRefreshToken && session.tokens.refreshToken !== '') {
-      return this.#refresh(r, cookies, session.tokens.refreshToken, hmacSecret, tokenSecret, domain);
+      return this.#refresh(r, cookies, session.tokens, hmacSecret, tokenSecret, domain);
     }
     return this.#login(r, cookies, hmacSecret, session.kind === 'invalid' ? session.reason : 'no session');
   }
@@ -159,8 +160,10 @@ export class OAuth2Flow {
     if (matchesAny(s.denyRedirectMatchers, head)) return this.#refuse(r, 'redirect_denied', `${why}; deny_redirect_matcher matched, no redirect to the authorization server`);
     const setCookies: string[] = [];
     let csrf = cookies.get(s.cookieNames.oauthNonce) ?? '';
-    if (csrf === '' || !csrfTokenValid(secret, csrf)) {
-      csrf = newCsrfToken(secret);
+    // A nonce is reused (parallel logins of one browser keep working) while at least half its lifetime is left.
+    const nowS = Math.floor(Date.now() / 1000);
+    if (csrf === '' || checkCsrfToken(secret, csrf, nowS, Math.floor(s.csrfTokenExpiresInS / 2)) !== 'ok') {
+      csrf = newCsrfToken(secret, nowS);
       setCookies.push(setCookie(s.cookieNames.oauthNonce, csrf, s.csrfTokenExpiresInS, s.cookies.oauthNonce, s.cookieDomain));
     }
     const verifier = newCodeVerifier();
@@ -194,7 +197,9 @@ export class OAuth2Flow {
     if (!st.ok) return this.#refuse(r, 'bad_state', st.reason);
     const nonce = cookies.get(s.cookieNames.oauthNonce) ?? '';
     if (nonce === '') return this.#refuse(r, 'missing_nonce', `the ${s.cookieNames.oauthNonce} cookie is missing (state cannot be checked)`);
-    if (nonce !== st.csrfToken || !csrfTokenValid(secret, nonce)) return this.#refuse(r, 'csrf_mismatch', `the state's CSRF token does not match the ${s.cookieNames.oauthNonce} cookie`);
+    const csrf = nonce === st.csrfToken ? checkCsrfToken(secret, nonce, Math.floor(Date.now() / 1000), s.csrfTokenExpiresInS) : 'invalid';
+    if (csrf === 'invalid') return this.#refuse(r, 'csrf_mismatch', `the state's CSRF token does not match the ${s.cookieNames.oauthNonce} cookie`);
+    if (csrf === 'expired') return this.#refuse(r, 'csrf_expired', `the state's CSRF token is older than csrf_token_expires_in (${s.csrfTokenExpiresInS}s)`);
     let returnPath = '/';
     const ret = sameOriginPath(st.url, head.authority);
     if (!ret.ok) {
@@ -231,7 +236,7 @@ export class OAuth2Flow {
     const redirectUri = formatUri(s.redirectUri, head);
     return this.#await(r, exchangeCode(this.#fetch, s.tokenEndpoint, this.#credentials(tokenSecret), c.code, redirectUri, verifier, s.defaultExpiresInS), (res) => {
       if (!res.ok) return this.#refuse(r, 'token_exchange_failed', `code exchange failed: ${res.reason}`);
-      const session = newSession(s, res.tokens, secret, s.cookieDomain ?? head.authority, Math.floor(Date.now() / 1000), cookies);
+      const session = newSession(s, res.tokens, secret, s.cookieDomain ?? sessionHost(head.authority), Math.floor(Date.now() / 1000), cookies);
       this.#stats.success.inc();
       this.#log.info({ authority: head.authority }, 'oauth2: login completed, session cookies set');
       return filterLocalReply(r, found(c.returnPath, session.setCookies, 'oauth.logged_in'));
@@ -239,8 +244,9 @@ export class OAuth2Flow {
   }
 
   /** An expired session with a refresh token: new tokens from the token endpoint, the request continues with them. */
-  #refresh(r: FilterRequest, cookies: Map<string, string>, refreshToken: string, secret: string, tokenSecret: string, domain: string): FilterResult {
+  #refresh(r: FilterRequest, cookies: Map<string, string>, old: SessionTokens, secret: string, tokenSecret: string, domain: string): FilterResult {
     const s = this.s;
+    const refreshToken = old.refreshToken;
     const p = this.#sharedRefresh(refreshToken, tokenSecret);
     return this.#await(r, p, (res) => {
       if (!res.ok) {
@@ -248,9 +254,17 @@ export class OAuth2Flow {
         this.#log.warn({ reason: res.reason, authority: r.req.ex.head.authority }, `oauth2: refresh failed: ${res.reason}`);
         return this.#login(r, cookies, secret, `refresh failed: ${res.reason}`);
       }
-      // No new refresh token in the answer: the old one stays (RFC 6749 §6).
-      const tokens = res.tokens.refreshToken === '' ? { ...res.tokens, refreshToken } : res.tokens;
-      const session = newSession(s, tokens, secret, domain, Math.floor(Date.now() / 1000), cookies);
+      // No new refresh token in the answer: the old one stays (RFC 6749 §6). No new ID token (OIDC Core §12.2 makes it
+      // optional): the old one stays too, so a jwt_authn filter reading the IdToken cookie still finds it; once that one
+      // has expired only a new login gives a fresh ID token.
+      const nowS = Math.floor(Date.now() / 1000);
+      let tokens = res.tokens.refreshToken === '' ? { ...res.tokens, refreshToken } : res.tokens;
+      if (tokens.idToken === '' && old.idToken !== '') {
+        const exp = jwtExpiry(old.idToken);
+        if (exp !== null && exp <= nowS + REFRESH_MARGIN_S) return this.#login(r, cookies, secret, 'the refresh gave no ID token and the session\'s ID token has expired');
+        tokens = { ...tokens, idToken: old.idToken };
+      }
+      const session = newSession(s, tokens, secret, domain, nowS, cookies);
       const n = s.cookieNames;
       const h = r.req.ex.head.headers;
       for (const [name, value] of [[n.bearerToken, session.tokens.accessToken], [n.idToken, session.tokens.idToken]] as const) {
@@ -352,21 +366,42 @@ function appendSetCookies(r: FilterRequest, lines: readonly string[]): void {
 export class OAuth2Filter implements HttpFilter<OAuth2Flow | typeof OAUTH2_DISABLED> {
   readonly #flow: OAuth2Flow | null;
   readonly #make: (s: OAuth2Settings) => OAuth2Flow;
+  /** Every cookie name of this filter's flows (the filter's config and the per-route ones built so far). */
+  readonly #cookieNames = new Set<string>();
 
   constructor(config: OAuth2FilterConfig, make: (s: OAuth2Settings) => OAuth2Flow) {
     this.#make = make;
-    this.#flow = 'disabled' in config ? null : make(config);
+    this.#flow = 'disabled' in config ? null : this.#makeFlow(config);
+  }
+
+  #makeFlow(s: OAuth2Settings): OAuth2Flow {
+    for (const name of Object.values(s.cookieNames)) this.#cookieNames.add(name);
+    return this.#make(s);
   }
 
   /** A route's OAuth2 replaces the filter's config as a whole (its own secrets and flow); OAuth2 without config turns it off there. */
   perRoute(config: unknown): OAuth2Flow | typeof OAUTH2_DISABLED {
     const c = config as OAuth2FilterConfig;
-    return 'disabled' in c ? OAUTH2_DISABLED : this.#make(c);
+    return 'disabled' in c ? OAUTH2_DISABLED : this.#makeFlow(c);
   }
 
   onRequest(r: FilterRequest, perRoute: OAuth2Flow | typeof OAUTH2_DISABLED | null): FilterResult {
     const flow = perRoute === null ? this.#flow : perRoute === OAUTH2_DISABLED ? null : perRoute as OAuth2Flow;
-    return flow === null ? 'continue' : flow.onRequest(r);
+    if (flow === null) { this.onDisabled(r); return 'continue'; }
+    return flow.onRequest(r);
+  }
+
+  /**
+   * Where the filter does not run, its cookies (session, still encrypted tokens, nonce, verifier) are removed from the
+   * request all the same: a backend behind a route without login must not receive another route's session.
+   */
+  onDisabled(r: FilterRequest): void {
+    const h = r.req.ex.head.headers;
+    if (h.cookie === undefined || this.#cookieNames.size === 0) return;
+    const cookies = parseCookies(h.cookie);
+    let changed = false;
+    for (const name of this.#cookieNames) changed = cookies.delete(name) || changed;
+    if (changed) setCookieHeader(h, cookies);
   }
 }
 

@@ -65,6 +65,15 @@ export function queryParams(path: string): Map<string, string> {
   return out;
 }
 
+/**
+ * The host a session belongs to: lower case, without a default port (":80", ":443"), so "Shop.example.com:443" and
+ * "shop.example.com" are the same session (browsers send the same cookies to both).
+ */
+export function sessionHost(authority: string): string {
+  const a = authority.toLowerCase();
+  return a.endsWith(':443') ? a.slice(0, -4) : a.endsWith(':80') ? a.slice(0, -3) : a;
+}
+
 export type ReturnUrl = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: string };
 
 /**
@@ -83,7 +92,7 @@ export function sameOriginPath(url: string, authority: string): ReturnUrl {
     try { u = new URL(url); } catch { return { ok: false, reason: 'not a URL or absolute path' }; }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, reason: `scheme ${u.protocol} is not http(s)` };
     if (u.username !== '' || u.password !== '') return { ok: false, reason: 'URL carries credentials' };
-    if (u.host.toLowerCase() !== authority.toLowerCase()) return { ok: false, reason: `host ${u.host} is not this host (${authority})` };
+    if (sessionHost(u.host) !== sessionHost(authority)) return { ok: false, reason: `host ${u.host} is not this host (${authority})` };
     path = u.pathname + u.search;
   }
   if (path.startsWith('//') || path.startsWith('/\\')) return { ok: false, reason: 'scheme-relative URL' };

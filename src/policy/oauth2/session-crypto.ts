@@ -30,16 +30,30 @@ export function sessionHmacValid(secret: string, domain: string, expires: string
   return given !== '' && sameText(sessionHmac(secret, domain, expires, t), given);
 }
 
-/** The CSRF token of the nonce cookie: "<random hex>.<base64 HMAC of it>" (OWASP's signed double-submit cookie). */
-export function newCsrfToken(secret: string): string {
-  const nonce = randomBytes(16).toString('hex');
+/**
+ * The CSRF token of the nonce cookie: "<random hex>.<issued at, epoch s>.<base64 HMAC of both>" (OWASP's signed
+ * double-submit cookie). The signed issue time lets the callback refuse a nonce older than csrf_token_expires_in.
+ */
+export function newCsrfToken(secret: string, nowS: number): string {
+  const nonce = `${randomBytes(16).toString('hex')}.${nowS}`;
   return `${nonce}.${hmac(secret, nonce).toString('base64')}`;
 }
 
-export function csrfTokenValid(secret: string, token: string): boolean {
-  const dot = token.indexOf('.');
-  if (dot <= 0) return false;
-  return sameText(hmac(secret, token.slice(0, dot)).toString('base64'), token.slice(dot + 1));
+/** Seconds a nonce's issue time may lie in the future (clock skew between replicas sharing the hmac_secret). */
+const CSRF_SKEW_S = 60;
+
+export type CsrfCheck = 'ok' | 'invalid' | 'expired';
+
+/** Checks the signature and that the token was issued at most `lifetimeS` seconds before `nowS`. */
+export function checkCsrfToken(secret: string, token: string, nowS: number, lifetimeS: number): CsrfCheck {
+  const sig = token.lastIndexOf('.');
+  const at = sig <= 0 ? -1 : token.lastIndexOf('.', sig - 1);
+  if (at <= 0) return 'invalid';
+  if (!sameText(hmac(secret, token.slice(0, sig)).toString('base64'), token.slice(sig + 1))) return 'invalid';
+  const issued = token.slice(at + 1, sig);
+  if (!/^\d{1,12}$/.test(issued)) return 'invalid';
+  const age = nowS - Number(issued);
+  return age >= -CSRF_SKEW_S && age <= lifetimeS ? 'ok' : 'expired';
 }
 
 /** The `state` parameter: base64url JSON {url, csrf_token} as Envoy, plus `sig`, an HMAC binding the two. */

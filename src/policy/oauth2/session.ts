@@ -1,7 +1,7 @@
 // The OAuth2 session kept in cookies: reading and checking it (HMAC, expiry) and the Set-Cookie lines that store new tokens.
 import { deleteCookie, setCookie, type CookieNames, type CookieSettings } from './cookies.ts';
 import { encryptValue, jwtExpiry, sessionHmac, sessionHmacValid, type SessionTokens } from './session-crypto.ts';
-import type { TokenResponse } from './token-client.ts';
+import { MAX_EXPIRES_IN_S, type TokenResponse } from './token-client.ts';
 
 /** What the session code needs of the filter's settings. */
 export interface SessionSettings {
@@ -74,11 +74,12 @@ export function newSession(
     idToken: s.disableIdTokenSetCookie ? '' : t.idToken,
     refreshToken: s.useRefreshToken && !s.disableRefreshTokenSetCookie ? t.refreshToken : '',
   };
-  let expiresIn = t.expiresIn;
+  let expiresIn = Math.min(t.expiresIn, MAX_EXPIRES_IN_S);
   const idLife = tokens.idToken === '' ? null : lifetime(tokens.idToken, nowS);
   if (idLife !== null && idLife < expiresIn) expiresIn = idLife;
   const expires = String(nowS + expiresIn);
-  const maxAge = tokens.refreshToken === '' ? expiresIn : Math.max(expiresIn, lifetime(tokens.refreshToken, nowS) ?? s.defaultRefreshTokenExpiresInS);
+  const maxAge = tokens.refreshToken === '' ? expiresIn
+    : Math.min(Math.max(expiresIn, lifetime(tokens.refreshToken, nowS) ?? s.defaultRefreshTokenExpiresInS), MAX_EXPIRES_IN_S);
   const d = s.cookieDomain;
   const enc = (v: string): string => (s.disableTokenEncryption ? v : encryptValue(secret, v));
   const out = [

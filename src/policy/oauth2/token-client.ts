@@ -17,6 +17,9 @@ export interface TokenResponse {
   readonly expiresIn: number;
 }
 
+/** The longest session a token response can ask for (expires_in above it is clamped): one year. */
+export const MAX_EXPIRES_IN_S = 365 * 24 * 3600;
+
 export type TokenResult = { readonly ok: true; readonly tokens: TokenResponse } | { readonly ok: false; readonly reason: string };
 
 /** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. */
@@ -52,7 +55,8 @@ async function post(fetch: ClusterFetch, endpoint: HttpUri, c: ClientCredentials
   if (typeof accessToken !== 'string' || accessToken === '') return { ok: false, reason: 'token endpoint answer has no access_token' };
   const str = (v: unknown): string => (typeof v === 'string' ? v : '');
   const given = typeof body.expires_in === 'number' ? body.expires_in : typeof body.expires_in === 'string' ? Number(body.expires_in) : NaN;
-  const expiresIn = Number.isFinite(given) && given > 0 ? Math.floor(given) : defaultExpiresIn;
+  // Clamped: a huge expires_in (1e21 prints in exponent form) must not make an unreadable OauthExpires.
+  const expiresIn = Math.min(Number.isFinite(given) && given > 0 ? Math.floor(given) : defaultExpiresIn, MAX_EXPIRES_IN_S);
   if (expiresIn <= 0) return { ok: false, reason: 'token endpoint answer has no expires_in and default_expires_in is not set' };
   return { ok: true, tokens: { accessToken, idToken: str(body.id_token), refreshToken: str(body.refresh_token), expiresIn } };
 }
