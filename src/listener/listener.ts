@@ -17,7 +17,7 @@ import { missingClientHelloBytes, parseClientHello } from './client-hello.ts';
 import { detectHttp, MAX_INSPECT_BYTES, type HttpProtocolGuess } from './http-inspector.ts';
 import { originalDestination, originalDstUnavailable, type OriginalDestination } from './original-destination.ts';
 import { DownstreamTls, type TlsPeer } from './downstream-tls.ts';
-import { chainSelectionNeedsPeek, selectFilterChain } from './filter-chain-match.ts';
+import { chainSelectionNeedsPeek, filterChainIndex, type FilterChainIndex } from './filter-chain-match.ts';
 import { replaySocket } from './replay-socket.ts';
 import { proxyTcpConnection } from './tcp-proxy.ts';
 
@@ -52,6 +52,28 @@ let originalDstWarned = false;
 /** A connection's destination as restored by original_dst (null where the listener does not restore it). */
 type Destination = OriginalDestination;
 
+const EMPTY = Buffer.alloc(0);
+function ignoreError(): void { /* reported by the layer that owns the socket */ }
+
+/** Application protocols as http_inspector reports them (shared arrays: nothing allocated per connection). */
+const INSPECTED_ALPN: Readonly<Record<HttpProtocolGuess, readonly string[]>> = { 'http/1.0': ['http/1.0'], 'http/1.1': ['http/1.1'], h2c: ['h2c'] };
+
+const PEEK = Symbol('pilotfish.peek');
+/** A connection's listener-filter state while its first bytes are read. */
+interface Peek {
+  readonly runtime: ListenerRuntime;
+  readonly gen: ListenerGeneration;
+  readonly dst: Destination | null;
+  /** The first chunk (or all chunks concatenated); `tail`: later chunks not yet concatenated. */
+  head: Buffer | null;
+  tail: Buffer[] | null;
+  size: number;
+  /** Bytes needed before the inspectors look again. */
+  need: number;
+  timer: NodeJS.Timeout | null;
+}
+type PeekingSocket = net.Socket & { [PEEK]?: Peek | null };
+
 /** Per-chain runtime objects, built once per listener config. */
 interface ChainRuntime {
   readonly chain: FilterChain;
@@ -81,6 +103,12 @@ class ListenerGeneration {
   readonly httpFound: Readonly<Record<HttpProtocolGuess | 'none', Counter>> | null;
   /** listener.downstream_pre_cx_timeout: connections whose listener filters timed out. */
   readonly preCxTimeout: Counter;
+  /** listener.downstream_listener_filter_remote_close: clients that closed (FIN) while the listener filters read first bytes and nothing could be served. */
+  readonly filterRemoteClose: Counter;
+  /** listener.downstream_listener_filter_error: read errors (e.g. a reset) while the listener filters read first bytes. */
+  readonly filterError: Counter;
+  /** filter_chain_match compiled once for this generation. */
+  readonly chains: FilterChainIndex;
 
   constructor(config: ListenerConfig, deps: ListenerDeps) {
     this.config = config;
@@ -109,7 +137,11 @@ class ListenerGeneration {
     this.httpFound = this.inspectHttp
       ? { 'http/1.0': c('http10_found'), 'http/1.1': c('http11_found'), h2c: c('http2_found'), none: c('http_not_found') }
       : null;
-    this.preCxTimeout = deps.stats.counter('envoy_listener_downstream_pre_cx_timeout', { envoy_listener_address: `${config.address.host}_${config.address.port}` });
+    const listenerLabel = { envoy_listener_address: `${config.address.host}_${config.address.port}` };
+    this.preCxTimeout = deps.stats.counter('envoy_listener_downstream_pre_cx_timeout', listenerLabel);
+    this.filterRemoteClose = deps.stats.counter('envoy_listener_downstream_listener_filter_remote_close', listenerLabel);
+    this.filterError = deps.stats.counter('envoy_listener_downstream_listener_filter_error', listenerLabel);
+    this.chains = filterChainIndex(config);
     const inspecting = this.inspectHttp || filters.includes(TLS_INSPECTOR);
     this.restoreDst = config.useOriginalDst === true || filters.includes(ORIGINAL_DST);
     this.peek = chainSelectionNeedsPeek(config) || autoPlainHttp || inspecting;
@@ -237,90 +269,154 @@ export class ListenerRuntime {
   }
 
   #accept(socket: net.Socket, dst: Destination | null): void {
-    this.#connections.add(socket);
-    socket.once('close', () => this.#connections.delete(socket));
-    socket.on('error', () => { /* reported by the layer that owns the socket */ });
     const gen = this.#generation;
+    this.#connections.add(socket);
     gen.connections++;
+    socket.on('error', ignoreError);
     socket.once('close', () => {
+      this.#connections.delete(socket);
       // A retired generation is dropped (and its codecs closed) with its last connection.
       if (--gen.connections === 0 && this.#retired.delete(gen)) gen.close();
     });
-    if (!gen.peek) { this.#dispatch(gen, socket, dst, null, null); return; }
-    this.#peek(socket, gen, (first, http) => this.#dispatch(gen, socket, dst, first, http));
+    if (!gen.peek) { this.#dispatch(gen, socket, dst, null, null, false); return; }
+    this.#peek(socket as PeekingSocket, gen, dst);
   }
 
   /**
    * Reads the first bytes until the inspectors can tell what they are (a whole ClientHello; with http_inspector an
    * HTTP/1 request line or the HTTP/2 preface). On timeout: listener_filters_timeout continues with what was seen
    * (continue_on_listener_filters_timeout) or closes; a TLS handshake timeout closes unless bytes arrived.
+   * A half-close ends detection at once: the bytes seen so far go to the chosen chain with the end of stream (no bytes:
+   * the connection closes, as Envoy's peek reads end of file). A read error (reset) closes and frees the connection.
+   * The state is one object on the socket; the event handlers are shared by all connections.
    */
-  #peek(socket: net.Socket, gen: ListenerGeneration, then: (first: Buffer, http: HttpProtocolGuess | null) => void): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let timer: NodeJS.Timeout | null = null;
+  #peek(socket: PeekingSocket, gen: ListenerGeneration, dst: Destination | null): void {
+    const p: Peek = { runtime: this, gen, dst, head: null, tail: null, size: 0, need: 1, timer: null };
+    socket[PEEK] = p;
     if (gen.peekTimeoutMs > 0) {
-      const timeoutMs = gen.peekTimeoutMs;
-      timer = setTimeout(() => {
-        socket.off('data', onData);
-        const seen = chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(chunks, size);
-        if (gen.peekTimeoutIsFilters) {
-          gen.preCxTimeout.inc();
-          if (gen.config.continueOnListenerFiltersTimeout === true) {
-            socket.pause();
-            then(seen, gen.inspectHttp ? detectHttp(seen) ?? null : null);
-            return;
-          }
-          this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'listener filters timed out; closing connection');
-          socket.destroy();
-          return;
-        }
-        if (size > 0) { socket.pause(); then(seen, null); return; }
-        this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress, timeoutMs }, 'no bytes from the client in time; closing connection');
-        socket.destroy();
-      }, timeoutMs);
-      timer.unref();
-      socket.once('close', () => { if (timer !== null) clearTimeout(timer); });
+      p.timer = setTimeout(ListenerRuntime.#onPeekTimeout, gen.peekTimeoutMs, socket);
+      p.timer.unref();
     }
-    let need = 1;
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      // Concatenate only when enough bytes arrived to answer the question (a trickled ClientHello stays linear).
-      if (size < need && size < 16_384) return;
-      const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      chunks.length = 0;
-      chunks.push(buf);
-      const missing = missingClientHelloBytes(buf);
-      if (missing > 0 && size < 16_384) { need = size + missing; return; }
-      let http: HttpProtocolGuess | null = null;
-      if (missing < 0 && gen.inspectHttp) {
-        const guess = detectHttp(buf);
-        if (guess === undefined && size < MAX_INSPECT_BYTES) { need = size + 1; return; }
-        http = guess ?? null;
-      }
-      if (timer !== null) clearTimeout(timer);
-      socket.off('data', onData);
-      socket.pause();
-      if (gen.httpFound !== null && missing < 0) gen.httpFound[http ?? 'none'].inc();
-      then(buf, http);
-    };
-    socket.on('data', onData);
+    socket.on('data', ListenerRuntime.#onPeekData);
+    socket.on('end', ListenerRuntime.#onPeekEnd);
+    socket.on('error', ListenerRuntime.#onPeekError);
+    socket.on('close', ListenerRuntime.#onPeekClose);
   }
 
-  #dispatch(gen: ListenerGeneration, socket: net.Socket, dst: Destination | null, peeked: Buffer | null, http: HttpProtocolGuess | null): void {
+  /** Ends detection: timer cleared, handlers removed, state dropped; returns the state (null if already stopped). */
+  static #stopPeek(socket: PeekingSocket): Peek | null {
+    const p = socket[PEEK];
+    if (p === undefined || p === null) return null;
+    socket[PEEK] = null;
+    if (p.timer !== null) clearTimeout(p.timer);
+    socket.off('data', ListenerRuntime.#onPeekData);
+    socket.off('end', ListenerRuntime.#onPeekEnd);
+    socket.off('error', ListenerRuntime.#onPeekError);
+    socket.off('close', ListenerRuntime.#onPeekClose);
+    return p;
+  }
+
+  static #onPeekClose(this: PeekingSocket): void {
+    ListenerRuntime.#stopPeek(this);
+  }
+
+  /** The bytes seen so far, as one buffer. */
+  static #seen(p: Peek): Buffer {
+    if (p.head === null) return EMPTY;
+    if (p.tail !== null) {
+      p.head = Buffer.concat([p.head, ...p.tail], p.size);
+      p.tail = null;
+    }
+    return p.head;
+  }
+
+  static #onPeekData(this: PeekingSocket, chunk: Buffer): void {
+    const p = this[PEEK];
+    if (p === undefined || p === null) return;
+    if (p.head === null) p.head = chunk;
+    else (p.tail ??= []).push(chunk);
+    p.size += chunk.length;
+    // Concatenate only when enough bytes arrived to answer the question (a trickled ClientHello stays linear).
+    if (p.size < p.need && p.size < 16_384) return;
+    const buf = ListenerRuntime.#seen(p);
+    const gen = p.gen;
+    const missing = missingClientHelloBytes(buf);
+    if (missing > 0 && p.size < 16_384) { p.need = p.size + missing; return; }
+    let http: HttpProtocolGuess | null = null;
+    if (missing < 0 && gen.inspectHttp) {
+      const guess = detectHttp(buf);
+      if (guess === undefined && p.size < MAX_INSPECT_BYTES) { p.need = p.size + 1; return; }
+      http = guess ?? null;
+    }
+    ListenerRuntime.#stopPeek(this);
+    this.pause();
+    if (gen.httpFound !== null && missing < 0) gen.httpFound[http ?? 'none'].inc();
+    p.runtime.#dispatch(gen, this, p.dst, buf, http, false);
+  }
+
+  static #onPeekEnd(this: PeekingSocket): void {
+    const p = ListenerRuntime.#stopPeek(this);
+    if (p === null) return;
+    const gen = p.gen;
+    if (p.size === 0) {
+      gen.filterRemoteClose.inc();
+      p.runtime.#deps.log.debug({ listener: p.runtime.name, remote: this.remoteAddress }, 'client closed before sending any bytes; closing connection');
+      this.destroy();
+      return;
+    }
+    // What arrived is all there will be: decide on it (an unfinished request line is not HTTP).
+    const buf = ListenerRuntime.#seen(p);
+    const notTls = missingClientHelloBytes(buf) < 0;
+    const http = notTls && gen.inspectHttp ? detectHttp(buf) ?? null : null;
+    if (gen.httpFound !== null && notTls) gen.httpFound[http ?? 'none'].inc();
+    p.runtime.#dispatch(gen, this, p.dst, buf, http, true);
+  }
+
+  static #onPeekError(this: PeekingSocket, err: NodeJS.ErrnoException): void {
+    const p = ListenerRuntime.#stopPeek(this);
+    if (p === null) return;
+    p.gen.filterError.inc();
+    p.runtime.#deps.log.debug({ listener: p.runtime.name, remote: this.remoteAddress, error: err.code ?? err.message },
+      'read error (reset) while listener filters read first bytes; connection closed');
+    this.destroy();
+  }
+
+  static #onPeekTimeout(socket: PeekingSocket): void {
+    const p = ListenerRuntime.#stopPeek(socket);
+    if (p === null) return;
+    const { gen, runtime } = p;
+    const timeoutMs = gen.peekTimeoutMs;
+    if (gen.peekTimeoutIsFilters) {
+      gen.preCxTimeout.inc();
+      if (gen.config.continueOnListenerFiltersTimeout === true) {
+        socket.pause();
+        const buf = ListenerRuntime.#seen(p);
+        runtime.#dispatch(gen, socket, p.dst, buf, gen.inspectHttp ? detectHttp(buf) ?? null : null, false);
+        return;
+      }
+      runtime.#deps.log.debug({ listener: runtime.name, remote: socket.remoteAddress, timeoutMs }, 'listener filters timed out; closing connection');
+      socket.destroy();
+      return;
+    }
+    if (p.size > 0) { socket.pause(); runtime.#dispatch(gen, socket, p.dst, ListenerRuntime.#seen(p), null, false); return; }
+    runtime.#deps.log.debug({ listener: runtime.name, remote: socket.remoteAddress, timeoutMs }, 'no bytes from the client in time; closing connection');
+    socket.destroy();
+  }
+
+  /** `ended`: the client half-closed during detection; the chain's filter gets `peeked` followed by end of stream. */
+  #dispatch(gen: ListenerGeneration, socket: net.Socket, dst: Destination | null, peeked: Buffer | null, http: HttpProtocolGuess | null, ended: boolean): void {
     const isTls = peeked !== null ? peeked[0] === 0x16 : gen.anyTls;
     const hello = peeked !== null && isTls ? parseClientHello(peeked) : null;
     const first = peeked !== null && peeked.length > 0 ? peeked : null;
     const localAddress = dst !== null ? dst.address : (socket.localAddress ?? '').replace(/^::ffff:/, '');
     const localPort = dst !== null ? dst.port : socket.localPort ?? 0;
-    const chain = selectFilterChain(gen.config, {
+    const chain = gen.chains.select({
       destinationPort: localPort,
       destinationIp: localAddress,
       sourceIp: socket.remoteAddress ?? '',
       transportProtocol: isTls ? 'tls' : 'raw_buffer',
       serverName: hello?.serverName ?? null,
-      alpn: hello !== null ? hello.alpn : http !== null ? [http] : NO_ALPN,
+      alpn: hello !== null ? hello.alpn : http !== null ? INSPECTED_ALPN[http] : NO_ALPN,
     });
     if (chain === null) {
       this.#deps.log.debug({ listener: this.name, remote: socket.remoteAddress }, 'no filter chain matched; closing connection');
@@ -341,6 +437,13 @@ export class ListenerRuntime {
         socket.destroy();
         return;
       }
+      if (ended) {
+        // The client can no longer answer the server's handshake messages: nothing can come of this connection.
+        gen.filterRemoteClose.inc();
+        this.#deps.log.debug({ listener: this.name, remote: base.remoteAddress }, 'client closed before the TLS handshake could finish; closing connection');
+        socket.destroy();
+        return;
+      }
       const raw: Duplex = first === null ? socket : replaySocket(socket, first);
       rt.tls.terminate(raw, (t: TLSSocket, peer: TlsPeer) => {
         const info: DownstreamConnectionInfo = {
@@ -356,6 +459,11 @@ export class ListenerRuntime {
       return;
     }
     const info: DownstreamConnectionInfo = { ...base, tls: false, serverName: null, peerUriSans: [] };
+    if (rt.hcm !== null) {
+      // A half-closed socket has emitted 'end' already: the codec reads the peeked bytes, then end of stream, from a wrapper.
+      rt.hcm.handleConnection(ended ? replaySocket(socket, null, true) : socket, info, null, first);
+      return;
+    }
     this.#serve(rt, socket, info, null, first);
   }
 
@@ -363,9 +471,9 @@ export class ListenerRuntime {
     if (rt.hcm !== null) { rt.hcm.handleConnection(socket, info, alpn, first); return; }
     const network = rt.chain.network;
     if (network.kind !== 'tcp') return;
-    if (first !== null) socket.unshift(first);
     this.#deps.onActive(1);
     proxyTcpConnection(socket as net.Socket, network, this.#deps.clusters, {
+      initialData: first,
       accessLoggers: rt.tcpLoggers.slice(),
       onDone: () => this.#deps.onActive(-1),
       mesh: rt.tcpMetrics,

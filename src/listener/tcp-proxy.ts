@@ -18,6 +18,11 @@ export interface TcpProxyOptions {
   readonly mesh?: { opened(cluster: string): void; closed(entry: AccessLogEntry): void } | null;
   /** The connection's local address as the listener saw it (restored by original_dst); absent: the socket's. */
   readonly local?: OriginalDstSource;
+  /**
+   * Bytes the listener already read from the downstream (protocol detection); written upstream before anything else.
+   * The downstream may have ended already (half-closed during detection): the FIN follows these bytes upstream.
+   */
+  readonly initialData?: Buffer | null;
 }
 
 function pickClusterName(cfg: TcpProxyConfig): string | null {
@@ -165,7 +170,13 @@ export function proxyTcpConnection(
       bytesSent += chunk.length;
       lastActivity = performance.now();
     });
-    // pipe() ends the destination when the source ends: a FIN travels on while the other direction keeps flowing.
+    const initial = opts.initialData;
+    if (initial !== undefined && initial !== null && initial.length > 0) {
+      bytesReceived += initial.length;
+      up.write(initial);
+    }
+    // pipe() ends the destination when the source ends (also when it ended before piping, after a half-close during
+    // detection): a FIN travels on while the other direction keeps flowing.
     downstream.pipe(up);
     up.pipe(downstream);
   };

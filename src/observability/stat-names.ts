@@ -152,6 +152,8 @@ export const STAT_CATALOG: Readonly<Record<string, StatInfo>> = {
   envoy_listener_downstream_cx_length_ms: { type: 'histogram', help: 'Connection length (ms)' },
   envoy_listener_no_filter_chain_match: { type: 'counter', help: 'Connections that matched no filter chain' },
   envoy_listener_downstream_pre_cx_timeout: { type: 'counter', help: 'Connections that timed out in listener filters' },
+  envoy_listener_downstream_listener_filter_remote_close: { type: 'counter', help: 'Connections closed by the client while listener filters read first bytes' },
+  envoy_listener_downstream_listener_filter_error: { type: 'counter', help: 'Read errors (e.g. resets) while listener filters read first bytes' },
   envoy_listener_downstream_cx_overflow: { type: 'counter', help: 'Connections refused by the listener connection limit' },
   // tcp.<stat_prefix>.*
   envoy_tcp_downstream_cx_total: { type: 'counter', help: 'TCP proxy connections' },

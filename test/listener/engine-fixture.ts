@@ -1,6 +1,6 @@
 // An in-process proxy engine for listener tests: compiles an Envoy bootstrap, applies it, and exposes ports and clusters.
 import net from 'node:net';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { compileBootstrap } from '../../src/model/compile-bootstrap.ts';
 import type { Snapshot } from '../../src/model/types.ts';
 import { StatsRegistry } from '../../src/observability/stats.ts';
@@ -35,9 +35,9 @@ export interface TestEngine {
   close(): Promise<void>;
 }
 
-export async function startEngine(doc: unknown): Promise<TestEngine> {
+export async function startEngine(doc: unknown, logger?: Logger): Promise<TestEngine> {
   const stats = new StatsRegistry();
-  const engine = createProxyEngine({ stats, logger: pino({ level: process.env.PF_TEST_LOG ?? 'silent' }) });
+  const engine = createProxyEngine({ stats, logger: logger ?? pino({ level: process.env.PF_TEST_LOG ?? 'silent' }) });
   await engine.apply(compile(doc));
   return {
     engine,

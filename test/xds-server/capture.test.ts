@@ -166,9 +166,10 @@ describe('capture translation (interception: iptables)', () => {
   it('detects the protocol when the port declares none: an HTTP chain (http_inspector ALPN, plaintext) and a TCP chain', () => {
     const l = lds(snap(translator(), 'a'), 'virtualOutbound');
     const web = chainFor(l, 9000, '10.9.0.4');
-    assert.equal(web.length, 2);
+    assert.equal(web.length, 3, 'HTTP, plaintext TCP (raw_buffer) and TCP for any other transport');
     const http = web.find((c) => (c.filter_chain_match as Json).application_protocols)!;
-    const tcp = web.find((c) => !(c.filter_chain_match as Json).application_protocols)!;
+    const tcp = web.find((c) => !(c.filter_chain_match as Json).application_protocols && (c.filter_chain_match as Json).transport_protocol === 'raw_buffer')!;
+    assert.ok(web.some((c) => (c.filter_chain_match as Json).transport_protocol === undefined));
     assert.deepEqual([(http.filter_chain_match as Json).transport_protocol, (http.filter_chain_match as Json).application_protocols], ['raw_buffer', ['http/1.0', 'http/1.1', 'h2c']]);
     assert.equal(filterOf(http).name, 'envoy.filters.network.http_connection_manager');
     assert.equal(filterOf(tcp).name, 'envoy.filters.network.tcp_proxy');
@@ -207,6 +208,22 @@ describe('capture translation (interception: iptables)', () => {
     const ipc = cds(s, 'InboundPassthroughCluster');
     assert.deepEqual([ipc.type, ipc.lb_policy, ipc.upstream_bind_config, ipc.transport_socket],
       ['ORIGINAL_DST', 'CLUSTER_PROVIDED', { source_address: { address: '127.0.0.6', port_value: 0 } }, undefined]);
+  });
+
+  it('detected ports, by the sidecar\'s own matcher (Envoy never falls back across levels): HTTP → HCM, plaintext non-HTTP and the app\'s own TLS → tcp_proxy', () => {
+    // Outbound to web (port 9000, no declared protocol) at its pod address.
+    const out = lds(snap(translator({ mode: null }), 'a'), 'virtualOutbound');
+    const to = (facts: Partial<ConnectionFacts>) => destination(picked(out, { destinationPort: 9000, destinationIp: '10.9.0.4', ...facts }));
+    assert.match(to({ alpn: ['http/1.1'] }), /^HCM /);
+    assert.match(to({ alpn: ['http/1.0'] }), /^HCM /);
+    assert.equal(to({}), 'outbound|9000|original-dst|web.default.svc.cluster.local', 'plaintext that is not HTTP');
+    assert.equal(to({ transportProtocol: 'tls', serverName: 'web.example' }), 'outbound|9000|original-dst|web.default.svc.cluster.local', 'the app\'s own TLS');
+    // Inbound on web's pod without mTLS (DISABLE): the same three outcomes to the app.
+    const inb = lds(snap(translator({ mode: null }), 'web'), 'virtualInbound');
+    const at = (facts: Partial<ConnectionFacts>) => destination(picked(inb, { destinationPort: 9000, destinationIp: '10.9.0.4', ...facts }));
+    assert.match(at({ alpn: ['http/1.1'] }), /^HCM /);
+    assert.equal(at({}), 'inbound|9000|web');
+    assert.equal(at({ transportProtocol: 'tls', serverName: 'web.example' }), 'inbound|9000|web');
   });
 
   it('undeclared ports: PERMISSIVE passes TLS and plaintext through; DISABLE plaintext; "refuse" still closes them', () => {

@@ -185,8 +185,12 @@ export function virtualOutbound(
     const http = (): Json => hcmFilter(hcm(stat, { inline: { name: host, virtual_hosts: [{ name: host, domains: ['*'], routes: [...routes] }] } }, true, tracing));
     const proto = captureProtocol(t.sp);
     if (proto === 'detect') {
+      // Envoy narrows level by level and never falls back: a plaintext stream that is not HTTP is matched at the
+      // transport level by raw_buffer, so it needs a raw_buffer TCP chain beside the HTTP one; the app's own TLS
+      // (transport "tls") falls to the chain without a transport.
       chains.push({ name: `${name}|http`, filter_chain_match: { ...match, ...DETECTED_HTTP }, filters: [http()] });
-      chains.push({ name: `${name}|tcp`, filter_chain_match: match, filters: [tcpProxy(stat, cluster)] });
+      chains.push({ name: `${name}|tcp`, filter_chain_match: { ...match, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(stat, cluster)] });
+      chains.push({ name: `${name}|tls`, filter_chain_match: match, filters: [tcpProxy(stat, cluster)] });
     } else {
       chains.push({ name, filter_chain_match: match, filters: [proto === 'tcp' ? tcpProxy(stat, cluster) : http()] });
     }
@@ -305,7 +309,10 @@ export function virtualInbound(
           detects = true;
           const plain = mode === 'PERMISSIVE' ? 'plaintext' : undefined;
           chains.push(...portChains(address, p, 'http', tracing, DETECTED_HTTP, plain));
-          chains.push(...portChains(address, p, 'tcp', tracing, {}, plain));
+          // Plaintext that is not HTTP must meet a raw_buffer TCP chain (Envoy does not fall back across levels);
+          // without mTLS the app's own TLS meets the chain without a transport.
+          chains.push(...portChains(address, p, 'tcp', tracing, { transport_protocol: 'raw_buffer' }, plain));
+          if (plain === undefined) chains.push(...portChains(address, p, 'tcp', tracing, {}, plain).map((c) => ({ ...c, name: `${c.name as string}|tls` })));
         }
       }
       clusters.push(inboundCluster(p.port, p.service, p.port, 'http'));
