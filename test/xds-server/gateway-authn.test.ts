@@ -185,7 +185,7 @@ describe('gateway translation', () => {
     cert.remove();
   });
 
-  it('an OIDC login on one listener: oauth2 then jwt_authn reading the IdToken cookie; a JWT route requirement disables the login there', () => {
+  it('an OIDC login on one listener: oauth2 then jwt_authn reading the IdToken cookie; a JWT route requirement adds to the login there', () => {
     const cert = generateCert({ dnsNames: ['shop.example.com'] });
     const s = snapshot(MESH + tlsSecret('shop-tls', cert) + GATEWAY + CLIENT_SECRET + LOGIN, { gateway: 'public' });
     const shop = hcmOf(s, 'gateway|443', 'shop');
@@ -216,11 +216,13 @@ describe('gateway translation', () => {
     assert.equal(corp.forward, true);
     assert.equal(corp.payload_in_metadata, 'jwt_payload');
     assert.deepEqual((corp.remote_jwks as Json).http_uri, { uri: 'https://idp.example.com:8443/keys', cluster: 'outbound|8443||idp.example.com', timeout: { seconds: 5 } });
-    assert.deepEqual(jwt.requirement_map, { 'HTTPRoute/default/orders-api': { provider_name: 'default/api-jwt/corp' } });
+    // Both apply on the JWT route: the listener's login (oauth2 stays on) AND the route's provider.
+    assert.deepEqual(jwt.requirement_map, {
+      'HTTPRoute/default/orders-api': { requires_all: { requirements: [{ provider_name: 'default/login/oidc' }, { provider_name: 'default/api-jwt/corp' }] } },
+    });
     const api = (s.wildcard('RDS').get('gateway|default/public|443|shop')!.body.virtual_hosts as Json[])[0].routes as Json[];
     assert.deepEqual(api[0].typed_per_filter_config, {
       'envoy.filters.http.jwt_authn': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig', requirement_name: 'HTTPRoute/default/orders-api' },
-      'envoy.filters.http.oauth2': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: true },
     });
     assert.equal(api[1].typed_per_filter_config, undefined, 'the login route has no per-route override');
     // The admin listener has no login: only jwt_authn (for the API route), no rules.
@@ -274,7 +276,7 @@ spec:
     assert.deepEqual(filters.map((f) => f.name), ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac.allow', 'envoy.filters.http.router']);
     const jwt = filters[0].typed_config as Json;
     assert.deepEqual(Object.keys(jwt.providers as Json), ['default/api-jwt/corp']);
-    assert.deepEqual(jwt.rules, [{ match: { prefix: '/' }, requires: { requires_any: { requirements: [{ provider_name: 'default/api-jwt/corp' }, { allow_missing: {} }] } } }]);
+    assert.deepEqual(jwt.rules, [{ match: { prefix: '/' }, requires: { requires_any: { requirements: [{ provider_name: 'default/api-jwt/corp' }, { allow_missing_or_failed: {} }] } } }]);
     const policy = ((filters[1].typed_config as Json).rules as Json).policies as Record<string, Json>;
     const md = (claim: string, value: Json) => ({ metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: 'jwt_payload' }, { key: claim }], value } });
     assert.deepEqual(policy['default.admins-delete.0'].principals, [{
@@ -282,6 +284,7 @@ spec:
         ids: [
           { authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/public-gw' } } },
           { and_ids: { ids: [md('iss', { string_match: { exact: 'https://idp.example.com' } }), md('sub', { present_match: true })] } },
+          md('iss', { string_match: { exact: 'https://idp.example.com' } }), // claims only from a trusted issuer
           { or_ids: { ids: [md('groups', { string_match: { exact: 'admins' } }), md('groups', { list_match: { one_of: { string_match: { exact: 'admins' } } } })] } },
         ],
       },

@@ -55,8 +55,14 @@ function secretValue(f: Fields | undefined, namespace: string, dfltName: string)
   ref!.only(['name', 'namespace', 'key']);
   const name = ref!.str('name', true);
   const key = ref!.str('key', true);
+  const ns = ref!.str('namespace');
+  // Gateway API: a reference into another namespace needs a ReferenceGrant, which Pilotfish does not implement.
+  if (ns !== undefined && ns !== namespace) {
+    ref!.error('namespace', `"${ns}": a Secret in another namespace cannot be referenced (no ReferenceGrant support); put the Secret in namespace "${namespace}"`);
+    return undefined;
+  }
   if (name === undefined || key === undefined) return undefined;
-  return { secret: `${ref!.str('namespace') ?? namespace}/${name}`, key };
+  return { secret: `${namespace}/${name}`, key };
 }
 
 function parseTargets(spec: Fields, namespace: string): AuthnTarget[] {
@@ -70,13 +76,19 @@ function parseTargets(spec: Fields, namespace: string): AuthnTarget[] {
     const name = t.str('name', true);
     const sectionName = t.str('sectionName') ?? null;
     if (sectionName !== null && kind !== 'Gateway') t.error('sectionName', 'only Gateway targets have sections (listener names)');
-    if (kind !== undefined && name !== undefined) out.push({ kind, name, namespace: t.str('namespace') ?? namespace, sectionName });
+    const ns = t.str('namespace');
+    // Gateway API policy attachment: a target in another namespace would let one team open or re-secure another's routes.
+    if (ns !== undefined && ns !== namespace) {
+      t.error('namespace', `"${ns}": a RequestAuthentication targets objects in its own namespace ("${namespace}") only`);
+      continue;
+    }
+    if (kind !== undefined && name !== undefined) out.push({ kind, name, namespace, sectionName });
   }
   return out;
 }
 
 function parseProvider(p: Fields): JwtProvider | undefined {
-  p.only(['name', 'issuer', 'audiences', 'jwksUri', 'jwks', 'forwardOriginalToken', 'outputClaimToHeaders', 'fromHeaders', 'fromCookies', 'caFile']);
+  p.only(['name', 'issuer', 'audiences', 'jwksUri', 'jwks', 'forwardOriginalToken', 'outputClaimToHeaders', 'fromHeaders', 'fromCookies', 'caFile', 'insecureHttp']);
   const name = p.str('name', true);
   if (name !== undefined && !PROVIDER_NAME.test(name)) p.error('name', `"${name}" is not a valid name (lower-case letters, digits, "-" and ".")`);
   const issuer = p.str('issuer', true);
@@ -110,14 +122,14 @@ function parseProvider(p: Fields): JwtProvider | undefined {
   if (name === undefined || issuer === undefined) return undefined;
   return {
     name, issuer, audiences: p.strList('audiences'), jwksUri, jwks, forwardOriginalToken: p.bool('forwardOriginalToken') ?? false,
-    outputClaimToHeaders, fromHeaders, fromCookies, caFile: p.str('caFile') ?? null,
+    outputClaimToHeaders, fromHeaders, fromCookies, caFile: p.str('caFile') ?? null, insecureHttp: p.bool('insecureHttp') ?? false,
   };
 }
 
 function parseOidc(o: Fields, namespace: string): OidcLogin | undefined {
   o.only([
     'issuer', 'authorizationEndpoint', 'tokenEndpoint', 'jwksUri', 'endSessionEndpoint', 'clientId', 'clientSecret', 'hmacSecret',
-    'redirectPath', 'signoutPath', 'scopes', 'cookieDomain', 'headers', 'passThroughPaths', 'forwardAccessToken', 'caFile',
+    'redirectPath', 'signoutPath', 'scopes', 'cookieDomain', 'headers', 'passThroughPaths', 'forwardAccessToken', 'caFile', 'insecureHttp',
   ]);
   const issuer = url(o, 'issuer', true);
   // The endpoints are given, not discovered: the control plane does no I/O to the provider.
@@ -149,6 +161,7 @@ function parseOidc(o: Fields, namespace: string): OidcLogin | undefined {
   return {
     issuer, authorizationEndpoint, tokenEndpoint, jwksUri, endSessionEndpoint, clientId, clientSecret, hmacSecret, redirectPath, signoutPath,
     scopes, cookieDomain, headers, passThroughPaths, forwardAccessToken: o.bool('forwardAccessToken') ?? true, caFile: o.str('caFile') ?? null,
+    insecureHttp: o.bool('insecureHttp') ?? false,
   };
 }
 
@@ -156,7 +169,7 @@ export function parseRequestAuthentication(root: Fields, meta: Meta): RequestAut
   root.only(['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   const spec = root.obj('spec', true);
   if (!spec) return undefined;
-  spec.only(['targetRefs', 'jwt', 'oidc']);
+  spec.only(['targetRefs', 'jwt', 'oidc', 'replaceListenerAuthentication']);
   const targets = parseTargets(spec, meta.namespace);
   let jwt: RequestAuthentication['jwt'] = null;
   const j = spec.obj('jwt');
@@ -178,5 +191,9 @@ export function parseRequestAuthentication(root: Fields, meta: Meta): RequestAut
       if (t.kind === 'HTTPRoute' || t.kind === 'GRPCRoute') spec.error(`targetRefs[${i}].kind`, 'an oidc login applies to a Gateway, one of its listeners (sectionName) or a Service, not to a route');
     });
   }
-  return { name: meta.name, namespace: meta.namespace, targets, jwt, oidc, src: meta.src };
+  const replace = spec.bool('replaceListenerAuthentication') ?? false;
+  if (replace && (o || targets.some((t) => t.kind !== 'HTTPRoute' && t.kind !== 'GRPCRoute'))) {
+    spec.error('replaceListenerAuthentication', 'only a jwt policy whose targets are all routes (HTTPRoute/GRPCRoute) can replace a Gateway listener\'s authentication');
+  }
+  return { name: meta.name, namespace: meta.namespace, targets, jwt, oidc, replaceListenerAuthentication: replace, src: meta.src };
 }

@@ -213,7 +213,11 @@ export function compileMesh(docs: readonly RawDoc[], loadErrors: readonly InputE
     }
   }
   checkRoutes(routes, services, gateways, errors);
-  checkAuthentications({ services, gateways, routes, opaqueSecrets, policies: policyNames }, authentications, errors);
+  const claimIssuers = checkAuthentications({ services, gateways, routes, opaqueSecrets, policies: policyNames }, authentications, errors);
+  for (const [tk, pol] of policies) {
+    const iss = claimIssuers.get(pol);
+    if (iss) policies.set(tk, { ...pol, claimIssuers: iss });
+  }
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, model: { services, endpointSlices: slices, gateways, secrets, routes, policies, opaqueSecrets, authentications }, ignored };

@@ -291,6 +291,11 @@ export interface TrafficPolicy {
   readonly mtls: MtlsPolicy | null;
   /** Authorization policies (one or a list in the input), or null. */
   readonly authorization: readonly Authorization[] | null;
+  /**
+   * Set by the compiler when rules match end-user claims: the issuers of the providers the workload trusts
+   * (input/authn-trust.ts); claim rules match only tokens whose `iss` is one of them.
+   */
+  readonly claimIssuers?: readonly string[];
   readonly src: DocSource;
 }
 
@@ -326,6 +331,8 @@ export interface JwtProvider {
   readonly fromCookies: readonly string[];
   /** PEM CA file on the proxy to verify an https JWKS endpoint (default: the system bundle). */
   readonly caFile: string | null;
+  /** Opt-in: a plain http:// jwksUri to a host that is neither a mesh Service nor loopback is allowed. */
+  readonly insecureHttp?: boolean;
 }
 
 export interface OidcLogin {
@@ -348,6 +355,8 @@ export interface OidcLogin {
   readonly passThroughPaths: readonly string[];
   readonly forwardAccessToken: boolean;
   readonly caFile: string | null;
+  /** Opt-in: plain http:// endpoints to a host that is neither a mesh Service nor loopback are allowed. */
+  readonly insecureHttp?: boolean;
 }
 
 export interface RequestAuthentication {
@@ -356,6 +365,11 @@ export interface RequestAuthentication {
   readonly targets: readonly AuthnTarget[];
   readonly jwt: { readonly required: boolean; readonly providers: readonly JwtProvider[] } | null;
   readonly oidc: OidcLogin | null;
+  /**
+   * Route targets only: on those routes this policy replaces the authentication of the Gateway listener (its login,
+   * its JWT requirement) instead of adding to it. Honoured only in the Gateway's namespace.
+   */
+  readonly replaceListenerAuthentication?: boolean;
   readonly src: DocSource;
 }
 

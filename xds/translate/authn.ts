@@ -35,7 +35,9 @@ export function requirementName(a: RequestAuthentication): string {
 
 /**
  * The cluster for an IdP URL's host:port: a mesh Service's own cluster when the URL names one by FQDN, else
- * `outbound|<port>||<host>` (STATIC for an IP, STRICT_DNS for a name), with TLS (SNI = host) for https.
+ * `outbound|<port>||<host>` (STATIC for an IP, STRICT_DNS for a name), with TLS for https: SNI = host, the chain
+ * verified against the CA bundle and the certificate required to name the host (a DNS SAN, or an IP SAN for an IP
+ * literal), so a certificate some public CA issued for another name cannot serve forged keys or collect client secrets.
  */
 export function endpointCluster(view: MeshView, uri: string, caFile: string | null, into: AuthnClusters): string {
   const u = new URL(uri);
@@ -66,7 +68,12 @@ export function endpointCluster(view: MeshView, uri: string, caFile: string | nu
       typed_config: {
         '@type': UPSTREAM_TLS_TYPE,
         sni: named,
-        common_tls_context: { validation_context: { trusted_ca: { filename: caFile ?? SYSTEM_CA_FILE } } },
+        common_tls_context: {
+          validation_context: {
+            trusted_ca: { filename: caFile ?? SYSTEM_CA_FILE },
+            match_typed_subject_alt_names: [{ san_type: isIP(named) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: named } }],
+          },
+        },
       },
     };
   }
@@ -94,11 +101,11 @@ export function jwtProvider(view: MeshView, p: JwtProvider, into: AuthnClusters)
 
 /**
  * The provider that validates an OIDC login's ID token from the `IdToken` cookie the oauth2 filter sets, and copies
- * the identity claims (sub, email, groups, name) into the configured headers; the audience is the client id.
- * `backend`: a sidecar behind the gateway validating the forwarded cookie for its claim rules (no headers copied:
- * the gateway did that).
+ * the identity claims (sub, email, groups, name) into the configured headers; the audience is the client id. A
+ * sidecar behind the gateway uses the same provider on the forwarded cookie: for its claim rules, and to set the
+ * headers again from the token it validated itself (jwt_authn removes a request's own values of those headers first).
  */
-export function oidcProvider(view: MeshView, o: OidcLogin, into: AuthnClusters, backend = false): Json {
+export function oidcProvider(view: MeshView, o: OidcLogin, into: AuthnClusters): Json {
   const claims: Json[] = [];
   const h = o.headers;
   if (h.subject) claims.push({ header_name: h.subject, claim_name: 'sub' });
@@ -113,7 +120,7 @@ export function oidcProvider(view: MeshView, o: OidcLogin, into: AuthnClusters, 
   };
   out.from_cookies = [ID_TOKEN_COOKIE];
   out.payload_in_metadata = JWT_PAYLOAD_KEY;
-  if (claims.length > 0 && !backend) out.claim_to_headers = claims;
+  if (claims.length > 0) out.claim_to_headers = claims;
   return out;
 }
 

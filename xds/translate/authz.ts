@@ -79,13 +79,26 @@ function requestPrincipal(rp: string): Json {
   return allOf([iss, sub === '*' ? claimMatcher('sub', { present_match: true }) : claimMatcher('sub', { string_match: { exact: sub } })], 'and_ids');
 }
 
-/** A `from` entry: its fields all match (and_ids), the entries of a field are alternatives (or_ids); every claim must match. */
-function sourcePrincipal(s: AuthorizationSource, td: string, policyNs: string): Json {
+/**
+ * The token's issuer is one the workload trusts (TrafficPolicy.claimIssuers); without any (a policy that did not go
+ * through the compiler) nothing matches: claims are never read from a token of an unknown issuer.
+ */
+function trustedIssuer(issuers: readonly string[]): Json {
+  if (issuers.length === 0) return { not_id: ANY };
+  return anyOf(issuers.map((i) => claimMatcher('iss', { string_match: { exact: i } })), 'or_ids');
+}
+
+/**
+ * A `from` entry: its fields all match (and_ids), the entries of a field are alternatives (or_ids); every claim must
+ * match, and a claim only counts from a token whose issuer the workload trusts.
+ */
+function sourcePrincipal(s: AuthorizationSource, td: string, policyNs: string, issuers: readonly string[]): Json {
   const fields: Json[] = [];
   if (s.principals.length > 0) fields.push(anyOf(s.principals.map((p) => principal(p, td)), 'or_ids'));
   if (s.serviceAccounts.length > 0) fields.push(anyOf(s.serviceAccounts.map((sa) => serviceAccount(sa, td, policyNs)), 'or_ids'));
   if (s.namespaces.length > 0) fields.push(anyOf(s.namespaces.map((ns) => namespace(ns, td)), 'or_ids'));
   if (s.requestPrincipals.length > 0) fields.push(anyOf(s.requestPrincipals.map(requestPrincipal), 'or_ids'));
+  if (s.claims.length > 0) fields.push(trustedIssuer(issuers));
   for (const c of s.claims) fields.push(anyOf(c.values.map((v) => claimValue(c.claim, v)), 'or_ids'));
   return allOf(fields, 'and_ids');
 }
@@ -122,10 +135,10 @@ function targetPermission(t: AuthorizationTarget, port: AuthzPort): Json {
 }
 
 /** Envoy RBAC policies of one authorization entry: one per rule, named `<namespace>.<name>.<rule index>`. */
-function policiesOf(a: Authorization, ns: string, td: string, port: AuthzPort): [string, Json][] {
+function policiesOf(a: Authorization, ns: string, td: string, port: AuthzPort, issuers: readonly string[]): [string, Json][] {
   return a.rules.map((r, i) => [`${ns}.${a.name}.${i}`, {
     permissions: r.to.length > 0 ? r.to.map((t) => targetPermission(t, port)) : [ANY],
-    principals: r.from.length > 0 ? r.from.map((s) => sourcePrincipal(s, td, ns)) : [ANY],
+    principals: r.from.length > 0 ? r.from.map((s) => sourcePrincipal(s, td, ns, issuers)) : [ANY],
   }]);
 }
 
@@ -141,10 +154,11 @@ function rbacFilter(name: string, action: 'ALLOW' | 'DENY', policies: [string, J
 export function rbacFilters(policy: TrafficPolicy | undefined, trustDomain: string, port: AuthzPort): Json[] {
   const list = policy?.authorization ?? [];
   if (!policy || list.length === 0) return [];
-  const deny = list.filter((a) => a.action === 'DENY').flatMap((a) => policiesOf(a, policy.namespace, trustDomain, port));
+  const issuers = policy.claimIssuers ?? [];
+  const deny = list.filter((a) => a.action === 'DENY').flatMap((a) => policiesOf(a, policy.namespace, trustDomain, port, issuers));
   const allows = list.filter((a) => a.action === 'ALLOW');
   const out: Json[] = [];
   if (deny.length > 0) out.push(rbacFilter(RBAC_DENY_FILTER, 'DENY', deny));
-  if (allows.length > 0) out.push(rbacFilter(RBAC_ALLOW_FILTER, 'ALLOW', allows.flatMap((a) => policiesOf(a, policy.namespace, trustDomain, port))));
+  if (allows.length > 0) out.push(rbacFilter(RBAC_ALLOW_FILTER, 'ALLOW', allows.flatMap((a) => policiesOf(a, policy.namespace, trustDomain, port, issuers))));
   return out;
 }

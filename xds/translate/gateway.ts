@@ -64,8 +64,15 @@ function routeConfig(view: MeshView, gwKey: string, name: string, listeners: rea
     const domains = h === '*' ? ['*'] : [h, ...ports.map((p) => `${h}:${p}`)];
     return { name: h, domains, routes: sortEntries(entries) };
   });
-  return { name, virtual_hosts: virtualHosts };
+  const rc: Json = { name, virtual_hosts: virtualHosts };
+  // Identity headers set from tokens elsewhere on this Gateway never come from the client (e.g. a route on both a
+  // listener with a login and one without).
+  if (authn.requestHeadersToRemove.length > 0) rc.request_headers_to_remove = [...authn.requestHeadersToRemove];
+  return rc;
 }
+
+/** Envoy's HttpProtocolOptions: a header with "_" (x_user_sub, which some apps read as x-user-sub) is refused with 400. */
+export const REJECT_UNDERSCORE_HEADERS: Json = { common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' } };
 
 function tlsSocket(view: MeshView, l: GatewayListener): Json {
   const certs: Json[] = l.certificateRefs.flatMap((ref) => {
@@ -94,7 +101,8 @@ export function gatewayResources(view: MeshView, gw: Gateway, address: string, b
   const manager = (statPrefix: string, group: readonly GatewayListener[], rcName: string, ports: readonly number[], scheme: 'http' | 'https'): Json => {
     const authn = gatewayAuthn(view, gwKey, group, attachedRoutes(view, gwKey, group), scheme, authnClusters);
     routeConfigs.push(routeConfig(view, gwKey, rcName, group, ports, authn));
-    return hcmFilter(hcm(statPrefix, { rds: rcName }, true, null, { httpFilters: authn.httpFilters }));
+    const fields = authn.rejectUnderscoreHeaders ? REJECT_UNDERSCORE_HEADERS : {};
+    return hcmFilter(hcm(statPrefix, { rds: rcName }, true, null, { httpFilters: authn.httpFilters, fields }));
   };
   for (const [port, ls] of [...byPort].sort((a, b) => a[0] - b[0])) {
     const bind = bindPorts[String(port)] ?? port;

@@ -77,7 +77,13 @@ export function inboundListener(
   const name = inboundListenerName(port);
   const cluster = inboundClusterName(port, service);
   const statPrefix = `inbound_${port}`;
-  const extras: HcmExtras = { httpFilters: security?.httpFilters ?? [], fields: security?.mode ? INBOUND_XFCC : {} };
+  // With end-user authentication (oauth2 / jwt_authn) a header with "_" is refused: apps that read x_user_sub as
+  // x-user-sub would otherwise see a forged identity header that jwt_authn's removal of x-user-sub did not catch.
+  const authn = (security?.httpFilters ?? []).some((f) => f.name === 'envoy.filters.http.jwt_authn' || f.name === 'envoy.filters.http.oauth2');
+  const extras: HcmExtras = {
+    httpFilters: security?.httpFilters ?? [],
+    fields: { ...(security?.mode ? INBOUND_XFCC : {}), ...(authn ? { common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' } } : {}) },
+  };
   const filter = protocol === 'tcp'
     ? { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } }
     : hcmFilter(hcm(statPrefix, {
