@@ -1,4 +1,5 @@
 // Terminates downstream TLS for a filter chain (DownstreamTlsContext): secure context per secret version, ALPN, client certs, handshake timeout.
+import { createHash } from 'node:crypto';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { DownstreamTlsConfig } from '../model/types.ts';
@@ -56,6 +57,10 @@ export class DownstreamTls {
       ca: m.trustedCa ?? undefined,
       minVersion: c.minVersion ?? 'TLSv1.2',
       maxVersion: c.maxVersion ?? 'TLSv1.3',
+      // Without it OpenSSL refuses to resume a session on a server that asks for client certificates
+      // (ERR_SSL_SESSION_ID_CONTEXT_UNINITIALIZED): every reconnect of a pooled mTLS client would fail. One id per
+      // certificate + trust material, so sessions never cross to a context with other trust.
+      sessionIdContext: createHash('sha256').update(m.key).update(m.trustedCa ?? '').update(m.certificate?.certificateChain ?? '').digest('hex').slice(0, 32),
     });
     let localUriSans: readonly string[] = [];
     try { if (m.certificate) localUriSans = certificateInfo(m.certificate.certificateChain).uriSans; } catch { /* unreadable: no By */ }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
+import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type tls from 'node:tls';
@@ -158,14 +159,14 @@ spec:
 `;
 
 /** One HTTPS request to the gateway with SNI `host`, trusting `ca`; also returns the certificate the gateway presented. */
-function httpsGet(port: number, host: string, ca: string, pathname = '/', opts: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; peer: tls.PeerCertificate }> {
+function httpsGet(port: number, host: string, ca: string, pathname = '/', opts: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; peer: tls.PeerCertificate; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, servername: host, path: pathname, method: opts.method ?? 'GET', headers: { host, ...opts.headers }, ca, agent: false, timeout: 15_000 }, (res) => {
       const peer = (res.socket as tls.TLSSocket).getPeerCertificate();
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, peer }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, peer, headers: res.headers }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -248,6 +249,16 @@ describe('gateway: HTTPS with SNI, mTLS into the mesh with the gateway\'s own id
       assert.equal(r.status, 200, r.body);
       assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-entry'], 'admin');
     }
+  });
+
+  it('paths are normalized at the edge: dot segments resolved before routing, an escaped slash is redirected to its unescaped form', async () => {
+    const dots = await httpsGet(gwPort, 'shop.example.com', shopCert.cert, '/static/../orders/2');
+    assert.equal(dots.status, 200, dots.body);
+    assert.equal(app.seen.filter((x) => x.url === '/orders/2').length, 1, 'the backend got the normalized path');
+    const escaped = await httpsGet(gwPort, 'shop.example.com', shopCert.cert, '/orders%2F3');
+    assert.equal(escaped.status, 307);
+    assert.equal(escaped.headers.location, '/orders/3');
+    assert.equal(app.seen.filter((x) => x.url.includes('%2F')).length, 0);
   });
 
   it('an unknown SNI name matches no filter chain: the handshake fails', async () => {

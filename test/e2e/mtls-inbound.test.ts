@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -50,7 +51,33 @@ async function refusal(localPort: number): Promise<string> {
   return String(logLine(line)!.reason);
 }
 
+/** One HTTP/1.1 GET over a fresh TLS connection, offering `session` for resumption; resolves with what came back. */
+function resumingGet(session: Buffer | undefined): Promise<{ status: string; body: string; reused: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    let nextSession: Buffer | undefined;
+    const s = tls.connect({ host: '127.0.0.1', port, ca: ca.signer.certPem, cert: certs.valid.cert, key: certs.valid.key, session, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }, () => {
+      s.write('GET /resume HTTP/1.1\r\nHost: orders\r\nConnection: close\r\n\r\n');
+    });
+    s.on('session', (b: Buffer) => { nextSession = b; });
+    let text = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => { text += d; });
+    s.on('error', reject);
+    s.on('end', () => resolve({ status: text.split('\r\n')[0] ?? '', body: text.slice(text.indexOf('\r\n\r\n') + 4), reused: s.isSessionReused(), session: nextSession ?? session }));
+  });
+}
+
 describe('STRICT inbound listener with SDS certificates from the identity agent', () => {
+  it('a reconnecting client that resumes its TLS session is served (the session id context is set), and the app still learns who called', async () => {
+    const first = await resumingGet(undefined);
+    assert.match(first.status, /^HTTP\/1\.1 200/);
+    assert.ok(first.session, 'the server offered a session to resume');
+    const second = await resumingGet(first.session);
+    assert.match(second.status, /^HTTP\/1\.1 200/, second.status);
+    assert.equal(second.reused, true, 'the session was resumed');
+    assert.match(second.body, new RegExp(spiffe('frontend').replace(/[/.]/g, '\\$&')));
+  });
+
   it('accepts a valid mesh client certificate and tells the app who called (x-forwarded-client-cert)', async () => {
     const r = await tlsGet(port, { ca: ca.signer.certPem, client: certs.valid, headers: { 'x-forwarded-client-cert': 'By=spiffe://evil/x;URI=spiffe://cluster.local/ns/default/sa/admin' } });
     assert.ok(r.ok, r.ok ? '' : r.error);

@@ -89,6 +89,8 @@ function tlsSocket(view: MeshView, l: GatewayListener): Json {
   };
 }
 
+const EDGE_PATH_NORMALIZATION: Json = { merge_slashes: true, path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT' };
+
 /** Listeners `gateway|<port>` (one per Gateway port, bound to `bindPorts[port]` if given) and their RDS route configs. */
 export function gatewayResources(view: MeshView, gw: Gateway, address: string, bindPorts: Readonly<Record<string, number>>): GatewayResources {
   const gwKey = key(gw.namespace, gw.name);
@@ -101,7 +103,9 @@ export function gatewayResources(view: MeshView, gw: Gateway, address: string, b
   const manager = (statPrefix: string, group: readonly GatewayListener[], rcName: string, ports: readonly number[], scheme: 'http' | 'https'): Json => {
     const authn = gatewayAuthn(view, gwKey, group, attachedRoutes(view, gwKey, group), scheme, authnClusters);
     routeConfigs.push(routeConfig(view, gwKey, rcName, group, ports, authn));
-    const fields = authn.rejectUnderscoreHeaders ? REJECT_UNDERSCORE_HEADERS : {};
+    // The edge also merges slashes and unescapes %2F/%5C with a redirect (Envoy's edge recommendation), so
+    // "/public%2f..%2fadmin" cannot slip past path-based authentication and authorization.
+    const fields = { ...EDGE_PATH_NORMALIZATION, ...(authn.rejectUnderscoreHeaders ? REJECT_UNDERSCORE_HEADERS : {}) };
     return hcmFilter(hcm(statPrefix, { rds: rcName }, true, null, { httpFilters: authn.httpFilters, fields }));
   };
   for (const [port, ls] of [...byPort].sort((a, b) => a[0] - b[0])) {

@@ -27,7 +27,9 @@ export interface HcmExtras {
 
 /** An HttpConnectionManager config; `routes` is either an RDS name or an inline RouteConfiguration. */
 export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json }, accessLog = true, tracing: ListenerTracing = null, extras: HcmExtras = {}): Json {
-  const h: Json = { '@type': HCM_TYPE, stat_prefix: statPrefix, codec_type: 'AUTO' };
+  // Paths are normalized (RFC 3986 dot segments, unreserved escapes) before routing and filters, as Istio's default
+  // "BASE" normalization: RBAC and jwt_authn path rules then see the path the app will act on.
+  const h: Json = { '@type': HCM_TYPE, stat_prefix: statPrefix, codec_type: 'AUTO', normalize_path: { value: true } };
   if (tracing !== null) h.tracing = { random_sampling: { value: tracing.samplingPercent } };
   if ('rds' in routes) h.rds = { config_source: ADS_CONFIG_SOURCE, route_config_name: routes.rds };
   else h.route_config = routes.inline;
@@ -98,5 +100,7 @@ export function inboundListener(
 
 /** A proxyless gRPC client's listener: named like the target authority, api_listener HCM reading RDS of the same name. */
 export function apiListener(name: string): Json {
-  return { name, api_listener: { api_listener: hcm(name, { rds: name }, false) } };
+  const h = hcm(name, { rds: name }, false);
+  delete h.normalize_path; // proxyless gRPC clients route by method names; nothing to normalize
+  return { name, api_listener: { api_listener: h } };
 }
