@@ -107,7 +107,7 @@ async function setUpTraces(): Promise<void> {
     if (traces.live && !stopping) console.log(line);
   });
   traces.env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: process.env.OTEL_BSP_SCHEDULE_DELAY ?? '500' };
-  traces.note = 'traces: one line per finished trace below (set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Jaeger, see deploy/jaeger.yaml)';
+  traces.note = 'traces: one line per finished trace below (set OTEL_EXPORTER_OTLP_ENDPOINT to send them to Jaeger, see deploy/jaeger/)';
 }
 
 /** The control plane's input files: every YAML/JSON file directly in MESH_DIR (see controlPlaneArgs for why not the directory). */
