@@ -26,18 +26,20 @@ export interface DemoIdp {
   close(): Promise<void>;
 }
 
-function escape(s: string): string {
+/** `s` with the HTML special characters escaped (also used by the tests' provider). */
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function loginPage(uid: string, error: string | null, hint: string): string {
   return `<!DOCTYPE html><html><head><title>Pilotfish demo sign-in</title></head><body><h1>Sign in to the Pilotfish demo</h1>
-<p>${escape(hint)}</p>${error === null ? '' : `<p style="color:red">${escape(error)}</p>`}
-<form method="post" action="/interaction/${escape(uid)}/login"><label>user <input name="username" autofocus></label>
+<p>${escapeHtml(hint)}</p>${error === null ? '' : `<p style="color:red">${escapeHtml(error)}</p>`}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login"><label>user <input name="username" autofocus></label>
 <label>password <input name="password" type="password"></label><button type="submit">Sign in</button></form></body></html>`;
 }
 
-function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
+/** The urlencoded form body of `req` (also used by the tests' provider). */
+export function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

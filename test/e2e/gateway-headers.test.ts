@@ -1,51 +1,16 @@
 // Identity headers and claim trust end to end: a real control plane, a gateway with a JWT listener and a plain one sharing a route, and the backend's sidecar; forged identity headers never reach the app, claims count only from trusted issuers.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
-import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
-import { socketAddress } from '../helpers/bootstrap.ts';
+import type { ControlPlane } from '../../xds/control-plane.ts';
 import { send } from '../helpers/http-client.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
+import { adsBootstrap, freePort, startMeshControlPlane } from '../helpers/mesh-control-plane.ts';
 import { startSidecar, tempDir, type Sidecar } from '../helpers/sidecar.ts';
-import { pollUntil } from '../helpers/wait.ts';
+import { untilOk } from '../helpers/wait.ts';
 import { jwks, signingKey, token, type SigningKey } from '../http-filters/jwt-fixtures.ts';
 
 const ISSUER = 'https://login.example.com';
 const SANDBOX = 'https://sandbox.local';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function bootstrap(xdsPort: number, id: string, pilotfish: Record<string, unknown>): object {
-  return {
-    node: { id, cluster: id, metadata: { pilotfish } },
-    admin: { address: socketAddress(0) },
-    static_resources: {
-      clusters: [{
-        name: 'xds_cluster', type: 'STATIC', connect_timeout: '1s',
-        load_assignment: { cluster_name: 'xds_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(xdsPort) } }] }] },
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-      }],
-    },
-    dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-  };
-}
 
 /**
  * orders and shop behind Gateway public: listener `web` (no policy) and `api` (JWT, x-user from sub) share their
@@ -158,29 +123,23 @@ before(async () => {
   corp = await signingKey('RS256', 'corp-1');
   sandbox = await signingKey('RS256', 'sb-1');
   partner = await signingKey('RS256', 'partner-1');
-  const dir = tempDir();
-  fs.writeFileSync(path.join(dir, 'mesh.yaml'), inputs(corp, sandbox, partner));
-  cp = await startControlPlane({ inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false });
+  ({ cp } = await startMeshControlPlane(tempDir(), inputs(corp, sandbox, partner)));
   app = await startHttpEcho('orders-app');
   shopApp = await startHttpEcho('shop-app');
   const inboundPort = await freePort();
   const shopPort = await freePort();
-  shopSidecar = await startSidecar(bootstrap(cp.xdsPort, 'shop-1', { service: 'shop', ports: { http: shopApp.port }, inboundPort: shopPort, outboundPort: 0 }));
+  shopSidecar = await startSidecar(adsBootstrap(cp.xdsPort, 'shop-1', { service: 'shop', ports: { http: shopApp.port }, inboundPort: shopPort, outboundPort: 0 }));
   shopInbound = `http://127.0.0.1:${shopPort}`;
   const [webPort, apiPort] = [await freePort(), await freePort()];
-  backend = await startSidecar(bootstrap(cp.xdsPort, 'orders-1', { service: 'orders', ports: { http: app.port }, inboundPort, outboundPort: 0 }));
-  gateway = await startSidecar(bootstrap(cp.xdsPort, 'public-gw-1', { gateway: 'public', gatewayPorts: { 80: webPort, 81: apiPort } }));
+  backend = await startSidecar(adsBootstrap(cp.xdsPort, 'orders-1', { service: 'orders', ports: { http: app.port }, inboundPort, outboundPort: 0 }));
+  gateway = await startSidecar(adsBootstrap(cp.xdsPort, 'public-gw-1', { gateway: 'public', gatewayPorts: { 80: webPort, 81: apiPort } }));
   web = `http://127.0.0.1:${webPort}`;
   api = `http://127.0.0.1:${apiPort}`;
   inbound = `http://127.0.0.1:${inboundPort}`;
   for (const p of ['/orders/ready', '/shop/ready']) {
-    await pollUntil(async () => (await send(`${web}${p}`).catch(() => ({ status: 0 }))).status === 200, {
-      timeoutMs: 30_000, intervalMs: 100, what: `the first request through the gateway to ${p}`,
-    });
+    await untilOk(() => send(`${web}${p}`), `the first request through the gateway to ${p}`);
   }
-  await pollUntil(async () => (await send(`${shopInbound}/ready`).catch(() => ({ status: 0 }))).status === 200, {
-    timeoutMs: 30_000, intervalMs: 100, what: 'shop\'s inbound listener',
-  });
+  await untilOk(() => send(`${shopInbound}/ready`), 'shop\'s inbound listener');
 });
 
 after(async () => {

@@ -1,51 +1,17 @@
 // The whole browser login through a Pilotfish gateway configured by the control plane (oauth2 + jwt_authn from a RequestAuthentication) against a live oidc-provider, into a mesh backend over mTLS.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
-import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
+import type { ControlPlane } from '../../xds/control-plane.ts';
 import { findHttpFilterFactory } from '../../src/http/filters/registry.ts';
-import { socketAddress } from '../helpers/bootstrap.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
+import { adsBootstrap, freePort, startMeshControlPlane } from '../helpers/mesh-control-plane.ts';
 import { Browser, startOidcProvider, type OidcProviderHandle } from '../helpers/oidc-provider.ts';
 import { startSidecar, tempDir, type Sidecar } from '../helpers/sidecar.ts';
-import { pollUntil } from '../helpers/wait.ts';
+import { untilOk } from '../helpers/wait.ts';
 import { send } from '../helpers/http-client.ts';
 
 const READY = ['oauth2.v3.OAuth2', 'jwt_authn.v3.JwtAuthentication'].every((m) => findHttpFilterFactory('', `type.googleapis.com/envoy.extensions.filters.http.${m}`));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function bootstrap(xdsPort: number, id: string, pilotfish: Record<string, unknown>): object {
-  return {
-    node: { id, cluster: id, metadata: { pilotfish } },
-    admin: { address: socketAddress(0) },
-    static_resources: {
-      clusters: [{
-        name: 'xds_cluster', type: 'STATIC', connect_timeout: '1s',
-        load_assignment: { cluster_name: 'xds_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(xdsPort) } }] }] },
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-      }],
-    },
-    dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-  };
-}
 
 let idp: OidcProviderHandle;
 let cp: ControlPlane;
@@ -62,7 +28,7 @@ describe('gateway OIDC login against a live OpenID provider', { skip: !READY && 
       clients: [{ clientId: 'shop', clientSecret: 'shop-secret-0123456789', redirectUris: ['http://127.0.0.1/oauth2/callback'] }],
       users: [{ username: 'alice', password: 'pw', email: 'alice@example.com', groups: ['admins'] }, { username: 'bob', password: 'pw', email: 'bob@example.com', groups: ['staff'] }],
     });
-    fs.writeFileSync(path.join(dir, 'mesh.yaml'), `apiVersion: v1
+    const mesh = await startMeshControlPlane(dir, `apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec: {ports: [{name: http, port: 8080}]}
@@ -109,27 +75,15 @@ spec:
       to: [{methods: [DELETE]}]
     - from: [{serviceAccounts: [public-gw]}]
       to: [{methods: [GET]}]
-`);
-    const caDir = path.join(dir, 'ca');
-    fs.mkdirSync(caDir, { mode: 0o700 });
-    fs.writeFileSync(path.join(caDir, 'tokens.yaml'), 'gateway-token-0123456789abcdef: {serviceAccount: public-gw}\nweb-token-0123456789abcdef: {serviceAccount: web}\n', { mode: 0o600 });
-    cp = await startControlPlane({
-      inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false, ca: { dir: caDir },
-    });
-    const identity = (name: string, token: string) => {
-      const f = path.join(dir, `${name}.token`);
-      fs.writeFileSync(f, token, { mode: 0o600 });
-      return ['--ca-address', `127.0.0.1:${cp.xdsPort}`, '--identity-token-file', f];
-    };
+`, { ca: { tokens: { 'gateway-token-0123456789abcdef': { serviceAccount: 'public-gw' }, 'web-token-0123456789abcdef': { serviceAccount: 'web' } } } });
+    cp = mesh.cp;
     app = await startHttpEcho('web-app');
     const inbound = await freePort();
     const gwPort = await freePort();
     entry = `http://127.0.0.1:${gwPort}`;
-    backend = await startSidecar(bootstrap(cp.xdsPort, 'web-1', { service: 'web', ports: { http: app.port }, inboundPort: inbound, outboundPort: 0 }), { args: identity('web', 'web-token-0123456789abcdef') });
-    gateway = await startSidecar(bootstrap(cp.xdsPort, 'gw-1', { gateway: 'public', serviceAccount: 'public-gw', gatewayPorts: { 80: gwPort } }), { args: identity('gw', 'gateway-token-0123456789abcdef') });
-    await pollUntil(async () => (await new Browser().get(`${entry}/healthz`, { follow: false }).catch(() => ({ status: 0 }))).status === 200, {
-      timeoutMs: 30_000, intervalMs: 100, what: 'the pass-through path through the gateway',
-    });
+    backend = await startSidecar(adsBootstrap(cp.xdsPort, 'web-1', { service: 'web', ports: { http: app.port }, inboundPort: inbound, outboundPort: 0 }), { args: mesh.identity('web') });
+    gateway = await startSidecar(adsBootstrap(cp.xdsPort, 'gw-1', { gateway: 'public', serviceAccount: 'public-gw', gatewayPorts: { 80: gwPort } }), { args: mesh.identity('public-gw') });
+    await untilOk(() => new Browser().get(`${entry}/healthz`, { follow: false }), 'the pass-through path through the gateway');
   });
 
   after(async () => {

@@ -1,60 +1,25 @@
 // North-south: the real control plane with its CA, a Pilotfish gateway (HTTPS with SNI for two hosts) and a backend sidecar over mTLS; JWT routes and claim rules once the sidecar has jwt_authn.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import https from 'node:https';
 import type http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import type tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import pino from 'pino';
-import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
+import type { ControlPlane } from '../../xds/control-plane.ts';
 import { findHttpFilterFactory } from '../../src/http/filters/registry.ts';
 import { compileListener } from '../../src/model/compile-resources.ts';
-import { socketAddress } from '../helpers/bootstrap.ts';
 import { generateCert, type TestCert } from '../helpers/certs.ts';
-import { send } from '../helpers/http-client.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
+import { adsBootstrap, freePort, startMeshControlPlane, type MeshControlPlane } from '../helpers/mesh-control-plane.ts';
 import { startSidecar, tempDir, type Sidecar } from '../helpers/sidecar.ts';
-import { pollUntil } from '../helpers/wait.ts';
+import { untilOk } from '../helpers/wait.ts';
+import { jwks, signingKey, token } from '../http-filters/jwt-fixtures.ts';
 
 const GATEWAY_ID = 'spiffe://cluster.local/ns/default/sa/public-gw';
 const BACKEND_ID = 'spiffe://cluster.local/ns/default/sa/orders';
 const ISSUER = 'https://login.example.com';
 const JWT_READY = Boolean(findHttpFilterFactory('', 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication'));
 const CLAIMS_READY = JWT_READY && rbacMetadataSupported();
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function bootstrap(xdsPort: number, id: string, pilotfish: Record<string, unknown>): object {
-  return {
-    node: { id, cluster: id, metadata: { pilotfish } },
-    admin: { address: socketAddress(0) },
-    static_resources: {
-      clusters: [{
-        name: 'xds_cluster', type: 'STATIC', connect_timeout: '1s',
-        load_assignment: { cluster_name: 'xds_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(xdsPort) } }] }] },
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-      }],
-    },
-    dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-  };
-}
 
 function inputs(shop: TestCert, admin: TestCert, jwks: string): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -188,34 +153,20 @@ before(async () => {
   const dir = tempDir();
   shopCert = generateCert({ commonName: 'shop.example.com', dnsNames: ['shop.example.com'] });
   adminCert = generateCert({ commonName: 'admin.example.com', dnsNames: ['admin.example.com'] });
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  sign = (claims, audience = 'orders') => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(ISSUER).setAudience(audience)
-    .setIssuedAt().setExpirationTime('10m').sign(privateKey);
-  fs.writeFileSync(path.join(dir, 'mesh.yaml'), inputs(shopCert, adminCert, JWT_READY ? JSON.stringify({ keys: [jwk] }) : ''));
-  const caDir = path.join(dir, 'ca');
-  fs.mkdirSync(caDir, { mode: 0o700 });
-  const tokens = { gw: 'gateway-token-0123456789abcdef', orders: 'orders-token-0123456789abcdef' };
-  fs.writeFileSync(path.join(caDir, 'tokens.yaml'), `${tokens.gw}: {namespace: default, serviceAccount: public-gw}\n${tokens.orders}: {namespace: default, serviceAccount: orders}\n`, { mode: 0o600 });
-  cp = await startControlPlane({
-    inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false,
-    ca: { dir: caDir },
-  });
-  const identity = (name: keyof typeof tokens) => {
-    const f = path.join(dir, `${name}.token`);
-    fs.writeFileSync(f, tokens[name], { mode: 0o600 });
-    return ['--ca-address', `127.0.0.1:${cp.xdsPort}`, '--identity-token-file', f];
-  };
+  const key = await signingKey('RS256', 'k1');
+  sign = (claims, audience = 'orders') => token(key, { iss: ISSUER, aud: audience, ...claims });
+  let identity: MeshControlPlane['identity'];
+  ({ cp, identity } = await startMeshControlPlane(dir, inputs(shopCert, adminCert, JWT_READY ? jwks(key) : ''), {
+    ca: { tokens: { 'gateway-token-0123456789abcdef': { namespace: 'default', serviceAccount: 'public-gw' }, 'orders-token-0123456789abcdef': { namespace: 'default', serviceAccount: 'orders' } } },
+  }));
   app = await startHttpEcho('orders-app');
   const inbound = await freePort();
   inboundPort = inbound;
   gwPort = await freePort();
-  backend = await startSidecar(bootstrap(cp.xdsPort, 'orders-1', { service: 'orders', serviceAccount: 'orders', ports: { http: app.port }, inboundPort: inbound, outboundPort: 0 }), { args: identity('orders') });
+  backend = await startSidecar(adsBootstrap(cp.xdsPort, 'orders-1', { service: 'orders', serviceAccount: 'orders', ports: { http: app.port }, inboundPort: inbound, outboundPort: 0 }), { args: identity('orders') });
   // The gateway node: its Gateway, where to bind 443, and its own workload identity (service account public-gw).
-  gateway = await startSidecar(bootstrap(cp.xdsPort, 'public-gw-1', { gateway: 'public', serviceAccount: 'public-gw', gatewayPorts: { 443: gwPort } }), { args: identity('gw') });
-  await pollUntil(async () => (await httpsGet(gwPort, 'shop.example.com', shopCert.cert, '/ready-check').catch(() => ({ status: 0 }))).status === 200, {
-    timeoutMs: 30_000, intervalMs: 100, what: 'the first request through the gateway to orders',
-  });
+  gateway = await startSidecar(adsBootstrap(cp.xdsPort, 'public-gw-1', { gateway: 'public', serviceAccount: 'public-gw', gatewayPorts: { 443: gwPort } }), { args: identity('public-gw') });
+  await untilOk(() => httpsGet(gwPort, 'shop.example.com', shopCert.cert, '/ready-check'), 'the first request through the gateway to orders');
 });
 
 after(async () => {

@@ -1,17 +1,13 @@
 // Mesh mTLS from the control plane: the real control plane with its CA, two real sidecars with identity agents, an HTTP and a gRPC app.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
-import YAML from 'yaml';
-import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
-import { socketAddress } from '../helpers/bootstrap.ts';
+import type { ControlPlane } from '../../xds/control-plane.ts';
 import { echoPackage, startGrpcServer, type EchoClient, type EchoReply, type GrpcUpstream } from '../helpers/grpc-upstream.ts';
 import { send, sendJson } from '../helpers/http-client.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
+import { adsBootstrap, freePort, startMeshControlPlane, type MeshControlPlane } from '../helpers/mesh-control-plane.ts';
 import { startSidecar, tempDir, type Sidecar } from '../helpers/sidecar.ts';
 import { pollUntil, withTimeout } from '../helpers/wait.ts';
 
@@ -46,38 +42,6 @@ spec:
     - to: [{ports: [9090], paths: [/pilotfish.test.Echo/Unary]}]
 `;
 
-/** A port that is free now (the control plane must know the sidecars' listener ports before they bind them). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function sidecarBootstrap(xdsPort: number, id: string, pilotfish: Record<string, unknown>): object {
-  return {
-    node: { id, cluster: String(pilotfish.service), metadata: { pilotfish } },
-    admin: { address: socketAddress(0) },
-    static_resources: {
-      clusters: [{
-        name: 'xds_cluster', type: 'STATIC', connect_timeout: '1s',
-        load_assignment: { cluster_name: 'xds_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(xdsPort) } }] }] },
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-      }],
-    },
-    dynamic_resources: {
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-  };
-}
-
 function echoClient(port: number, authority?: string): EchoClient {
   return new (echoPackage().Echo)(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), authority ? { 'grpc.default_authority': authority } : {}) as unknown as EchoClient;
 }
@@ -111,27 +75,16 @@ let meshGrpc: EchoClient;
 let plainGrpc: EchoClient;
 
 before(async () => {
-  const dir = tempDir();
-  fs.writeFileSync(path.join(dir, 'mesh.yaml'), INPUTS);
-  cp = await startControlPlane({
-    inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false,
-    ca: { dir: path.join(dir, 'ca') },
-  });
-  // The CA wrote a token per Service: namespace default, service account = the Service's name.
-  const tokens = YAML.parse(fs.readFileSync(path.join(dir, 'ca', 'tokens.yaml'), 'utf8')) as Record<string, { serviceAccount: string }>;
-  const tokenFile = (sa: string): string => {
-    const file = path.join(dir, `${sa}.token`);
-    fs.writeFileSync(file, Object.entries(tokens).find(([, id]) => id.serviceAccount === sa)![0], { mode: 0o600 });
-    return file;
-  };
-  const identity = (sa: string) => ['--ca-address', `127.0.0.1:${cp.xdsPort}`, '--identity-token-file', tokenFile(sa)];
+  // The CA writes a token per Service: namespace default, service account = the Service's name.
+  let identity: MeshControlPlane['identity'];
+  ({ cp, identity } = await startMeshControlPlane(tempDir(), INPUTS, { ca: true }));
   httpApp = await startHttpEcho('backend-http');
   grpcApp = await startGrpcServer('backend-grpc');
   ports = { httpIn: await freePort(), grpcIn: await freePort(), outbound: await freePort() };
-  backend = await startSidecar(sidecarBootstrap(cp.xdsPort, 'backend-1', {
+  backend = await startSidecar(adsBootstrap(cp.xdsPort, 'backend-1', {
     service: 'backend', ports: { http: httpApp.port, grpc: grpcApp.port }, inboundPort: { http: ports.httpIn, grpc: ports.grpcIn }, outboundPort: 0,
-  }), { args: identity('backend') });
-  frontend = await startSidecar(sidecarBootstrap(cp.xdsPort, 'frontend-1', { service: 'frontend', outboundPort: ports.outbound, dependencies: ['backend'] }), {
+  }, 'backend'), { args: identity('backend') });
+  frontend = await startSidecar(adsBootstrap(cp.xdsPort, 'frontend-1', { service: 'frontend', outboundPort: ports.outbound, dependencies: ['backend'] }, 'frontend'), {
     args: identity('frontend'),
   });
   meshGrpc = echoClient(ports.outbound, 'backend:9090');

@@ -1,4 +1,4 @@
-// A live OpenID provider (the certified `oidc-provider` package) on loopback for tests and the demo, and a browser-like client with a cookie jar.
+// A live OpenID provider (the certified `oidc-provider` package) on loopback for tests, and a browser-like client with a cookie jar.
 //
 // Usage:
 //   const idp = await startOidcProvider({
@@ -23,6 +23,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
+import { escapeHtml, readForm } from '../../src/demo/oidc-provider.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- oidc-provider ships no type declarations (and @types is not installed). */
 type Ctx = any;
@@ -84,22 +85,9 @@ export interface StartOidcOptions {
   readonly hostname?: string;
 }
 
-function html(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function loginPage(uid: string, error: string | null): string {
-  return `<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in</h1>${error === null ? '' : `<p class="error">${html(error)}</p>`}
-<form method="post" action="/interaction/${html(uid)}/login"><input name="username"><input name="password" type="password"><button type="submit">Sign in</button></form></body></html>`;
-}
-
-function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
-    req.on('error', reject);
-  });
+  return `<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in</h1>${error === null ? '' : `<p class="error">${escapeHtml(error)}</p>`}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login"><input name="username"><input name="password" type="password"><button type="submit">Sign in</button></form></body></html>`;
 }
 
 export async function startOidcProvider(opts: StartOidcOptions): Promise<OidcProviderHandle> {

@@ -56,6 +56,14 @@ export async function pollUntil<T>(
   }
 }
 
+/**
+ * Polls `request` every 100 ms until it answers 200 (a failed request counts as not yet), for at most 30 s: the first
+ * request through a proxy that the control plane is still configuring.
+ */
+export async function untilOk(request: () => Promise<{ status: number }>, what: string): Promise<void> {
+  await pollUntil(async () => (await request().catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 30_000, intervalMs: 100, what });
+}
+
 /** A promise with its resolve function exposed, for gating upstream handlers on test events. */
 export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
   let open!: (v: T) => void;

@@ -1,37 +1,27 @@
 // The control plane's TLS xDS port (--secure-xds-address): a sidecar gets its certificate and config over TLS from a non-loopback address; plaintext, wrong roots and wrong names are refused.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
-import YAML from 'yaml';
 import { CaClient, certificateServiceDefinition } from '../../src/identity/ca-client.ts';
 import { buildCsr, generateWorkloadKey } from '../../src/identity/csr.ts';
 import { firstIPv4 } from '../../src/sidecar/sidecar-args.ts';
 import { openAdsChannel } from '../../src/xds/ads-transport.ts';
 import type { XdsBootstrap } from '../../src/xds/bootstrap-dynamic.ts';
 import { parseControlPlaneArgs } from '../../xds/cli.ts';
-import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
+import type { ControlPlane } from '../../xds/control-plane.ts';
 import { generateCert } from '../helpers/certs.ts';
 import { send } from '../helpers/http-client.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
-import { PILOTFISH_BIN, REPO_ROOT, tempDir } from '../helpers/sidecar.ts';
+import { freePort, startMeshControlPlane } from '../helpers/mesh-control-plane.ts';
+import { tempDir } from '../helpers/sidecar.ts';
+import { SidecarProcesses } from '../helpers/sidecar-processes.ts';
 import { pollUntil, withTimeout } from '../helpers/wait.ts';
 
 const SPIFFE = 'spiffe://cluster.local/ns/default/sa/orders';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The serving certificate a TLS client sees on `host:port` (no verification). */
 function servedCert(host: string, port: number): Promise<X509Certificate> {
@@ -84,28 +74,22 @@ describe('secure xDS port: real TLS, real grpc-js', () => {
   let token: string;
   let app: HttpUpstream;
   const hostIp = firstIPv4();
-  const children: ChildProcess[] = [];
+  const sidecars = new SidecarProcesses();
 
   before(async () => {
     dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'mesh.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: orders}\nspec: {ports: [{name: http, port: 8080}]}\n');
-    cp = await startControlPlane({
-      inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '0.0.0.0:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false,
-      ca: { dir: path.join(dir, 'ca') },
-      secureXds: { address: '0.0.0.0:0', dnsNames: ['localhost', ...(hostIp ? [hostIp] : [])] },
+    const mesh = await startMeshControlPlane(dir, 'apiVersion: v1\nkind: Service\nmetadata: {name: orders}\nspec: {ports: [{name: http, port: 8080}]}\n', {
+      ca: true, options: { xdsAddress: '0.0.0.0:0', secureXds: { address: '0.0.0.0:0', dnsNames: ['localhost', ...(hostIp ? [hostIp] : [])] } },
     });
+    cp = mesh.cp;
     rootFile = path.join(dir, 'root-cert.pem');
     fs.writeFileSync(rootFile, cp.ca!.trustBundle().join(''));
-    const tokens = YAML.parse(fs.readFileSync(path.join(dir, 'ca', 'tokens.yaml'), 'utf8')) as Record<string, unknown>;
-    token = path.join(dir, 'orders.token');
-    fs.writeFileSync(token, Object.keys(tokens)[0], { mode: 0o600 });
+    token = mesh.tokenFile('orders');
     app = await startHttpEcho('orders-app');
   });
 
   after(async () => {
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null
-      ? withTimeout(new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }), 20_000, 'the sidecar to exit').catch(() => c.kill('SIGKILL'))
-      : undefined)));
+    await sidecars.stopAll();
     await app?.close();
     await cp?.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -124,14 +108,10 @@ describe('secure xDS port: real TLS, real grpc-js', () => {
   it('a sidecar pointed at the TLS port by a non-loopback address gets its certificate and config (ADS and CA over TLS)', async (t) => {
     if (!hostIp) return t.skip('no non-loopback IPv4 address on this host');
     const [status, inbound, outbound] = await Promise.all([freePort(), freePort(), freePort()]);
-    const child = spawn(process.execPath, [PILOTFISH_BIN, 'sidecar', '--xds-address', `${hostIp}:${cp.secureXdsPort}`, '--xds-root-cert', rootFile,
+    const { output } = sidecars.start(['--xds-address', `${hostIp}:${cp.secureXdsPort}`, '--xds-root-cert', rootFile,
       '--service', 'orders', '--pod-name', 'orders-tls', '--interception', 'none', '--address', '127.0.0.1', '--admin-port', '0',
       '--status-port', String(status), '--inbound-port', String(inbound), '--outbound-port', String(outbound), '--ports', `http=${app.port}`,
-      '--identity-token-file', token], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    const output: string[] = [];
-    child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
+      '--identity-token-file', token]);
     await pollUntil(async () => (await send(`http://127.0.0.1:${status}/healthz/ready`, { timeoutMs: 3000 })).status === 200,
       { timeoutMs: 90_000, intervalMs: 200, what: '/healthz/ready to answer 200' }).catch((e: Error) => { throw new Error(`${e.message}\n${output.join('')}`); });
     // Certificate: issued to orders by a caller from the non-loopback address (plaintext would have been refused).
@@ -223,22 +203,19 @@ describe('secure xDS port: real TLS, real grpc-js', () => {
     fs.writeFileSync(wrongRoot, other.cert);
     other.remove();
     const status = await freePort();
-    const child = spawn(process.execPath, [PILOTFISH_BIN, 'sidecar', '--xds-address', `localhost:${cp.secureXdsPort}`, '--xds-root-cert', wrongRoot,
+    const { child, output } = sidecars.start(['--xds-address', `localhost:${cp.secureXdsPort}`, '--xds-root-cert', wrongRoot,
       '--service', 'orders', '--pod-name', 'orders-wrong', '--interception', 'none', '--address', '127.0.0.1', '--admin-port', '0',
-      '--status-port', String(status), '--identity-token-file', token], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
+      '--status-port', String(status), '--identity-token-file', token]);
     const seen = new Promise<void>((resolve) => {
-      const on = (d: Buffer) => {
-        output += d.toString();
+      const on = () => {
         const reason = `TLS: the server certificate is not trusted by ${wrongRoot} (unable to verify the first certificate): is that the control plane's root?`;
-        const lines = output.split('\n').filter((l) => l.includes(reason));
+        const lines = output.join('').split('\n').filter((l) => l.includes(reason));
         if (lines.some((l) => l.includes('xDS stream lost')) && lines.some((l) => l.includes('workload certificate request failed'))) resolve();
       };
       child.stdout!.on('data', on);
       child.stderr!.on('data', on);
     });
-    await withTimeout(seen, 60_000, 'both refusals in the sidecar log').catch((e: Error) => { throw new Error(`${e.message}\n${output}`); });
+    await withTimeout(seen, 60_000, 'both refusals in the sidecar log').catch((e: Error) => { throw new Error(`${e.message}\n${output.join('')}`); });
     assert.equal((await send(`http://127.0.0.1:${status}/healthz/ready`, { timeoutMs: 3000 })).status, 503);
     child.kill('SIGTERM');
   });

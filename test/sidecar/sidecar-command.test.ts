@@ -1,22 +1,20 @@
 // `pilotfish sidecar`: flags and environment, the bootstrap it builds, and a real run against the control plane (identity, xDS, /healthz/ready).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
-import YAML from 'yaml';
 import { compileBootstrap } from '../../src/model/compile-bootstrap.ts';
 import { formatConfigError } from '../../src/model/compile-context.ts';
 import { parseSidecarArgs, type SidecarOptions } from '../../src/sidecar/sidecar-args.ts';
 import { sidecarBootstrap, sidecarMetadata } from '../../src/sidecar/sidecar-bootstrap.ts';
-import { startControlPlane, type ControlPlane } from '../../xds/control-plane.ts';
+import type { ControlPlane } from '../../xds/control-plane.ts';
 import { send } from '../helpers/http-client.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
-import { PILOTFISH_BIN, REPO_ROOT, runPilotfish, tempDir } from '../helpers/sidecar.ts';
-import { pollUntil, withTimeout } from '../helpers/wait.ts';
+import { freePort, startMeshControlPlane, type MeshControlPlane } from '../helpers/mesh-control-plane.ts';
+import { runPilotfish, tempDir } from '../helpers/sidecar.ts';
+import { SidecarProcesses } from '../helpers/sidecar-processes.ts';
+import { pollUntil } from '../helpers/wait.ts';
 
 function options(argv: string[], env: Record<string, string> = {}): SidecarOptions {
   const r = parseSidecarArgs(argv, env);
@@ -28,14 +26,6 @@ function error(argv: string[], env: Record<string, string> = {}): string {
   const r = parseSidecarArgs(argv, env);
   assert.ok(!r.ok, 'expected an error');
   return r.error;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('pilotfish sidecar: flags and environment', () => {
@@ -94,45 +84,30 @@ describe('pilotfish sidecar: a real run', () => {
   let cp: ControlPlane;
   let app: HttpUpstream;
   let dir: string;
-  const children: ChildProcess[] = [];
-
-  function start(args: string[]): { child: ChildProcess; output: string[] } {
-    const child = spawn(process.execPath, [PILOTFISH_BIN, 'sidecar', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    const output: string[] = [];
-    child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-    return { child, output };
-  }
+  let mesh: MeshControlPlane;
+  const sidecars = new SidecarProcesses();
 
   before(async () => {
     dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'mesh.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: orders}\nspec: {ports: [{name: http, port: 8080}]}\n');
-    cp = await startControlPlane({
-      inputs: [path.join(dir, 'mesh.yaml')], xdsAddress: '127.0.0.1:0', statusAddress: '127.0.0.1:0', logger: pino({ level: 'silent' }), watch: false,
-      ca: { dir: path.join(dir, 'ca') },
-    });
+    mesh = await startMeshControlPlane(dir, 'apiVersion: v1\nkind: Service\nmetadata: {name: orders}\nspec: {ports: [{name: http, port: 8080}]}\n', { ca: true });
+    cp = mesh.cp;
     app = await startHttpEcho('orders-app');
   });
 
   after(async () => {
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null
-      ? withTimeout(new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }), 20_000, 'the sidecar to exit').catch(() => c.kill('SIGKILL'))
-      : undefined)));
+    await sidecars.stopAll();
     await app?.close();
     await cp?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers 503 on /healthz/ready while the control plane is unreachable, 200 once configured and certified, and serves traffic', async () => {
-    const tokens = YAML.parse(fs.readFileSync(path.join(dir, 'ca', 'tokens.yaml'), 'utf8')) as Record<string, unknown>;
-    const token = path.join(dir, 'orders.token');
-    fs.writeFileSync(token, Object.keys(tokens)[0], { mode: 0o600 });
+    const token = mesh.tokenFile('orders');
     const [deadStatus, status, inbound, outbound, deadXds] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const common = ['--service', 'orders', '--interception', 'none', '--address', '127.0.0.1', '--admin-port', '0', '--identity-token-file', token];
     // A duplicate port name (two containers both say "http") is a warning, not exit 2.
-    const dead = start(['--xds-address', `127.0.0.1:${deadXds}`, '--pod-name', 'dead', '--status-port', String(deadStatus), '--ports', 'http=1,http=2', ...common]);
-    const live = start(['--xds-address', `127.0.0.1:${cp.xdsPort}`, '--pod-name', 'orders-1', '--status-port', String(status),
+    const dead = sidecars.start(['--xds-address', `127.0.0.1:${deadXds}`, '--pod-name', 'dead', '--status-port', String(deadStatus), '--ports', 'http=1,http=2', ...common]);
+    const live = sidecars.start(['--xds-address', `127.0.0.1:${cp.xdsPort}`, '--pod-name', 'orders-1', '--status-port', String(status),
       '--inbound-port', String(inbound), '--outbound-port', String(outbound), '--ports', `http=${app.port}`, ...common]);
     await pollUntil(async () => (await send(`http://127.0.0.1:${status}/healthz/ready`, { timeoutMs: 3000 })).status === 200,
       { timeoutMs: 60_000, intervalMs: 100, what: '/healthz/ready to answer 200' }).catch((e: Error) => { throw new Error(`${e.message}\n${live.output.join('')}`); });

@@ -2,17 +2,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type protobuf from 'protobufjs';
-import { formatConfigError } from '../../src/model/compile-context.ts';
-import { compileCluster, compileListener } from '../../src/model/compile-resources.ts';
-import { decodeAny, encodeAny, xdsProtoRoot } from '../../src/xds/protos.ts';
+import { xdsProtoRoot } from '../../src/xds/protos.ts';
 import { parseYamlText } from '../../xds/input/load-files.ts';
 import { compileMesh, formatInputError } from '../../xds/input/mesh.ts';
 import type { MtlsMode } from '../../xds/input/types.ts';
 import { announcementOf, MeshView } from '../../xds/translate/mesh-view.ts';
 import { readNodeIdentity } from '../../xds/translate/node.ts';
-import { TYPE_URLS, type Json, type Resource } from '../../xds/translate/resource.ts';
+import type { Json, Resource } from '../../xds/translate/resource.ts';
 import { Translator, type NodeSnapshot } from '../../xds/translate/snapshot.ts';
-import { assertKnownFields, slice } from './fixtures.ts';
+import { B_RETRY_POLICY, chains, compiled as compiledBySidecar, filterOf } from '../helpers/captured-listeners.ts';
+import { slice } from './fixtures.ts';
 
 let root: protobuf.Root;
 
@@ -41,15 +40,7 @@ kind: Service
 metadata: {name: dual}
 spec: {clusterIP: 10.96.0.20, clusterIPs: [10.96.0.20, "fd00::20"], ports: [{name: http, port: 80}]}
 ---
-apiVersion: pilotfish.io/v1alpha1
-kind: TrafficPolicy
-metadata: {name: b}
-spec:
-  targetRef: {kind: Service, name: b}
-  timeout: 3s
-  retry: {attempts: 2, retryOn: [5xx]}
----
-`;
+${B_RETRY_POLICY}`;
 
 const PODS: Record<string, Record<string, unknown>> = {
   a: { service: 'a', address: '10.9.0.1', ports: { http: 8080 }, interception: 'iptables' },
@@ -65,20 +56,11 @@ function translator(mode: MtlsMode, yaml = '', pods = PODS): Translator {
   return new Translator(new MeshView(c.model, anns, { trustDomain: 'cluster.local', defaultMode: mode }));
 }
 
-function compiled(r: Resource): Json {
-  assertKnownFields(root, TYPE_URLS[r.type].split('/')[1], r.body);
-  const json = decodeAny(root, TYPE_URLS[r.type], encodeAny(root, TYPE_URLS[r.type], r.body).value);
-  const io = { readFile: () => { throw new Error('no files'); } };
-  const out = r.type === 'LDS' ? compileListener(json, io) : compileCluster(json, io);
-  if (!out.ok) assert.fail(`${r.type} ${r.name} rejected by the sidecar model:\n${out.errors.map(formatConfigError).join('\n')}`);
-  return r.body;
-}
+const compiled = (r: Resource): Json => compiledBySidecar(root, r);
 
 const snap = (t: Translator, pod: string): NodeSnapshot => t.snapshot(readNodeIdentity(`${pod}-1`, '', { pilotfish: PODS[pod] }));
 const outbound = (s: NodeSnapshot): Json => compiled(s.wildcard('LDS').get('virtualOutbound')!);
-const chains = (l: Json): Json[] => (l.filter_chains as Json[] | undefined) ?? [];
 const chain = (l: Json, name: string): Json | undefined => chains(l).find((c) => c.name === name);
-const filterOf = (c: Json): Json => (c.filters as Json[])[0];
 const routeOf = (c: Json): Json =>
   ((((filterOf(c).typed_config as Json).route_config as Json).virtual_hosts as Json[])[0].routes as Json[])[0].route as Json;
 const lbEndpoints = (s: NodeSnapshot, cluster: string): Json[] =>

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type protobuf from 'protobufjs';
 import { selectFilterChain, type ConnectionFacts } from '../../src/listener/filter-chain-match.ts';
-import { formatConfigError } from '../../src/model/compile-context.ts';
-import { compileCluster, compileListener } from '../../src/model/compile-resources.ts';
+import { compileListener } from '../../src/model/compile-resources.ts';
 import { decodeAny, encodeAny, xdsProtoRoot } from '../../src/xds/protos.ts';
 import { parseControlPlaneArgs } from '../../xds/cli.ts';
 import { parseYamlText } from '../../xds/input/load-files.ts';
@@ -15,6 +14,7 @@ import { announcementOf, MeshView, type OutboundTrafficPolicy } from '../../xds/
 import { readNodeIdentity } from '../../xds/translate/node.ts';
 import { TYPE_URLS, type Json, type Resource } from '../../xds/translate/resource.ts';
 import { Translator, type NodeSnapshot } from '../../xds/translate/snapshot.ts';
+import { B_RETRY_POLICY, chains, compiled as compiledBySidecar, filterOf } from '../helpers/captured-listeners.ts';
 import { assertKnownFields, service } from './fixtures.ts';
 
 let root: protobuf.Root;
@@ -23,15 +23,6 @@ const B_ID = 'spiffe://cluster.local/ns/default/sa/b';
 const MESH = service('a', '[{name: http, port: 8080}]') + service('b', '[{name: http, port: 8080}]')
   + service('db', '[{name: tcp-db, port: 5432}]') + service('web', '[{name: web, port: 9000}]')
   + service('rpc', '[{name: api, port: 7070, appProtocol: grpc}]');
-const RETRY = `apiVersion: pilotfish.io/v1alpha1
-kind: TrafficPolicy
-metadata: {name: b}
-spec:
-  targetRef: {kind: Service, name: b}
-  timeout: 3s
-  retry: {attempts: 2, retryOn: [5xx]}
----
-`;
 
 /** Captured workloads: each pod has its own address and announces its app ports (no inbound listener port). */
 const PODS: Record<string, Record<string, unknown>> = {
@@ -51,15 +42,7 @@ function translator(opts: { mode?: MtlsMode | null; policy?: OutboundTrafficPoli
   return new Translator(new MeshView(c.model, anns, mode === null ? null : { trustDomain: 'cluster.local', defaultMode: mode }, opts.policy));
 }
 
-/** Decodes through the protos (unknown fields fail) and compiles with the sidecar's own model (errors fail). */
-function compiled(r: Resource): Json {
-  assertKnownFields(root, TYPE_URLS[r.type].split('/')[1], r.body);
-  const json = decodeAny(root, TYPE_URLS[r.type], encodeAny(root, TYPE_URLS[r.type], r.body).value);
-  const io = { readFile: () => { throw new Error('no files'); } };
-  const out = r.type === 'LDS' ? compileListener(json, io) : compileCluster(json, io);
-  if (!out.ok) assert.fail(`${r.type} ${r.name} rejected by the sidecar model:\n${out.errors.map(formatConfigError).join('\n')}`);
-  return r.body;
-}
+const compiled = (r: Resource): Json => compiledBySidecar(root, r);
 
 function snap(t: Translator, pod: string): NodeSnapshot {
   return t.snapshot(readNodeIdentity(`${pod}-1`, '', { pilotfish: PODS[pod] }));
@@ -77,8 +60,6 @@ function cds(s: NodeSnapshot, name: string): Json {
   return compiled(r);
 }
 
-const chains = (l: Json): Json[] => (l.filter_chains as Json[] | undefined) ?? [];
-
 /** The chain our sidecar's own matcher picks on listener `l` for a connection (null: none, the connection is closed). */
 function picked(l: Json, facts: Partial<ConnectionFacts> & { destinationPort: number }): Json | null {
   const json = decodeAny(root, TYPE_URLS.LDS, encodeAny(root, TYPE_URLS.LDS, l).value);
@@ -95,7 +76,6 @@ function destination(c: Json | null): string {
   const cfg = f.typed_config as Json;
   return f.name === 'envoy.filters.network.tcp_proxy' ? cfg.cluster as string : `HCM ${(cfg.http_filters as Json[]).map((h) => h.name).join(',')}`;
 }
-const filterOf = (c: Json): Json => (c.filters as Json[])[0];
 const chainFor = (l: Json, port: number, addr?: string): Json[] => chains(l).filter((c) => {
   const m = c.filter_chain_match as Json | undefined;
   return (m?.destination_port as Json | undefined)?.value === port && (addr === undefined || (m!.prefix_ranges as Json[]).some((p) => p.address_prefix === addr));
@@ -124,7 +104,7 @@ describe('capture translation (interception: iptables)', () => {
   });
 
   it('virtualOutbound: original_dst + tls/http inspectors, one chain per mesh endpoint, passthrough default (ALLOW_ANY)', () => {
-    const s = snap(translator({ yaml: RETRY }), 'a');
+    const s = snap(translator({ yaml: B_RETRY_POLICY }), 'a');
     const l = lds(s, 'virtualOutbound');
     assert.deepEqual(l.address, { socket_address: { address: '0.0.0.0', port_value: 15001 } });
     assert.deepEqual((l.listener_filters as Json[]).map((f) => f.name),
