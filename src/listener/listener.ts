@@ -2,6 +2,7 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { predicateMatches } from '../model/listener.ts';
 import type { AccessLogConfig, FilterChain, ListenerConfig } from '../model/types.ts';
 import type { MeshTelemetry } from '../observability/mesh-telemetry.ts';
 import type { TcpMeshMetrics } from '../observability/mesh-metrics.ts';
@@ -64,6 +65,8 @@ interface Peek {
   readonly runtime: ListenerRuntime;
   readonly gen: ListenerGeneration;
   readonly dst: Destination | null;
+  /** http_inspector runs for this connection (configured, and not filter_disabled for its destination port). */
+  readonly inspectHttp: boolean;
   /** The first chunk (or all chunks concatenated); `tail`: later chunks not yet concatenated. */
   head: Buffer | null;
   tail: Buffer[] | null;
@@ -99,6 +102,8 @@ class ListenerGeneration {
   /** original_dst (or use_original_dst): the local address is the connection's original destination. */
   readonly restoreDst: boolean;
   readonly inspectHttp: boolean;
+  /** The inspectors configured (tls_inspector, http_inspector), for filter_disabled. */
+  readonly inspectors: readonly string[];
   /** http_inspector's stats (http10_found, http11_found, http2_found, http_not_found), when it runs. */
   readonly httpFound: Readonly<Record<HttpProtocolGuess | 'none', Counter>> | null;
   /** listener.downstream_pre_cx_timeout: connections whose listener filters timed out. */
@@ -142,7 +147,8 @@ class ListenerGeneration {
     this.filterRemoteClose = deps.stats.counter('envoy_listener_downstream_listener_filter_remote_close', listenerLabel);
     this.filterError = deps.stats.counter('envoy_listener_downstream_listener_filter_error', listenerLabel);
     this.chains = filterChainIndex(config);
-    const inspecting = this.inspectHttp || filters.includes(TLS_INSPECTOR);
+    this.inspectors = [TLS_INSPECTOR, HTTP_INSPECTOR].filter((n) => filters.includes(n));
+    const inspecting = this.inspectors.length > 0;
     this.restoreDst = config.useOriginalDst === true || filters.includes(ORIGINAL_DST);
     this.peek = chainSelectionNeedsPeek(config) || autoPlainHttp || inspecting;
     this.anyTls = [...this.runtimes.values()].some((r) => r.tls !== null);
@@ -158,6 +164,13 @@ class ListenerGeneration {
       this.peekTimeoutIsFilters = false;
       this.peekTimeoutMs = Math.min(15_000, tlsMs);
     }
+  }
+
+  /** Whether listener filter `name` is configured and not filter_disabled for a connection to `port`. */
+  runs(name: string, port: number): boolean {
+    if (!this.inspectors.includes(name)) return false;
+    const p = this.config.listenerFilterDisabled?.[name];
+    return p === undefined || !predicateMatches(p, port);
   }
 
   drain(closeIdle: boolean): void {
@@ -279,7 +292,15 @@ export class ListenerRuntime {
       if (--gen.connections === 0 && this.#retired.delete(gen)) gen.close();
     });
     if (!gen.peek) { this.#dispatch(gen, socket, dst, null, null, false); return; }
-    this.#peek(socket as PeekingSocket, gen, dst);
+    let inspectHttp = gen.inspectHttp;
+    if (gen.config.listenerFilterDisabled !== undefined) {
+      // filter_disabled (Istio: server-first ports): with every inspector off for this port nothing reads first bytes;
+      // the connection is raw_buffer without ALPN, as in Envoy, and goes to its chain at once.
+      const port = dst !== null ? dst.port : socket.localPort ?? 0;
+      inspectHttp = gen.runs(HTTP_INSPECTOR, port);
+      if (!inspectHttp && !gen.runs(TLS_INSPECTOR, port)) { this.#dispatch(gen, socket, dst, null, null, false, true); return; }
+    }
+    this.#peek(socket as PeekingSocket, gen, dst, inspectHttp);
   }
 
   /**
@@ -290,8 +311,8 @@ export class ListenerRuntime {
    * the connection closes, as Envoy's peek reads end of file). A read error (reset) closes and frees the connection.
    * The state is one object on the socket; the event handlers are shared by all connections.
    */
-  #peek(socket: PeekingSocket, gen: ListenerGeneration, dst: Destination | null): void {
-    const p: Peek = { runtime: this, gen, dst, head: null, tail: null, size: 0, need: 1, timer: null };
+  #peek(socket: PeekingSocket, gen: ListenerGeneration, dst: Destination | null, inspectHttp: boolean): void {
+    const p: Peek = { runtime: this, gen, dst, inspectHttp, head: null, tail: null, size: 0, need: 1, timer: null };
     socket[PEEK] = p;
     if (gen.peekTimeoutMs > 0) {
       p.timer = setTimeout(ListenerRuntime.#onPeekTimeout, gen.peekTimeoutMs, socket);
@@ -343,14 +364,14 @@ export class ListenerRuntime {
     const missing = missingClientHelloBytes(buf);
     if (missing > 0 && p.size < 16_384) { p.need = p.size + missing; return; }
     let http: HttpProtocolGuess | null = null;
-    if (missing < 0 && gen.inspectHttp) {
+    if (missing < 0 && p.inspectHttp) {
       const guess = detectHttp(buf);
       if (guess === undefined && p.size < MAX_INSPECT_BYTES) { p.need = p.size + 1; return; }
       http = guess ?? null;
     }
     ListenerRuntime.#stopPeek(this);
     this.pause();
-    if (gen.httpFound !== null && missing < 0) gen.httpFound[http ?? 'none'].inc();
+    if (gen.httpFound !== null && p.inspectHttp && missing < 0) gen.httpFound[http ?? 'none'].inc();
     p.runtime.#dispatch(gen, this, p.dst, buf, http, false);
   }
 
@@ -367,8 +388,8 @@ export class ListenerRuntime {
     // What arrived is all there will be: decide on it (an unfinished request line is not HTTP).
     const buf = ListenerRuntime.#seen(p);
     const notTls = missingClientHelloBytes(buf) < 0;
-    const http = notTls && gen.inspectHttp ? detectHttp(buf) ?? null : null;
-    if (gen.httpFound !== null && notTls) gen.httpFound[http ?? 'none'].inc();
+    const http = notTls && p.inspectHttp ? detectHttp(buf) ?? null : null;
+    if (gen.httpFound !== null && p.inspectHttp && notTls) gen.httpFound[http ?? 'none'].inc();
     p.runtime.#dispatch(gen, this, p.dst, buf, http, true);
   }
 
@@ -391,7 +412,7 @@ export class ListenerRuntime {
       if (gen.config.continueOnListenerFiltersTimeout === true) {
         socket.pause();
         const buf = ListenerRuntime.#seen(p);
-        runtime.#dispatch(gen, socket, p.dst, buf, gen.inspectHttp ? detectHttp(buf) ?? null : null, false);
+        runtime.#dispatch(gen, socket, p.dst, buf, p.inspectHttp ? detectHttp(buf) ?? null : null, false);
         return;
       }
       runtime.#deps.log.debug({ listener: runtime.name, remote: socket.remoteAddress, timeoutMs }, 'listener filters timed out; closing connection');
@@ -404,8 +425,9 @@ export class ListenerRuntime {
   }
 
   /** `ended`: the client half-closed during detection; the chain's filter gets `peeked` followed by end of stream. */
-  #dispatch(gen: ListenerGeneration, socket: net.Socket, dst: Destination | null, peeked: Buffer | null, http: HttpProtocolGuess | null, ended: boolean): void {
-    const isTls = peeked !== null ? peeked[0] === 0x16 : gen.anyTls;
+  /** `rawBuffer`: no inspector ran (filter_disabled): the connection is raw_buffer, whatever the chains terminate. */
+  #dispatch(gen: ListenerGeneration, socket: net.Socket, dst: Destination | null, peeked: Buffer | null, http: HttpProtocolGuess | null, ended: boolean, rawBuffer = false): void {
+    const isTls = peeked !== null ? peeked[0] === 0x16 : !rawBuffer && gen.anyTls;
     const hello = peeked !== null && isTls ? parseClientHello(peeked) : null;
     const first = peeked !== null && peeked.length > 0 ? peeked : null;
     const localAddress = dst !== null ? dst.address : (socket.localAddress ?? '').replace(/^::ffff:/, '');

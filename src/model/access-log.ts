@@ -1,9 +1,12 @@
 // Compiles Envoy access_log entries (stdout, stderr and file loggers with their log formats).
 import { readDataSource } from './data-source.ts';
-import { ACCESS_LOG, FILE_ACCESS_LOG, STREAM_ACCESS_LOG, SUBSTITUTION_FORMAT_STRING } from './fields-common.ts';
+import {
+  ACCESS_LOG, ACCESS_LOG_FILTER, COMPARISON_FILTER, DURATION_FILTER, FILE_ACCESS_LOG, FILTER_LIST, RESPONSE_FLAG_FILTER, RUNTIME_UINT32,
+  STATUS_CODE_FILTER, STREAM_ACCESS_LOG, SUBSTITUTION_FORMAT_STRING,
+} from './fields-common.ts';
 import { Msg, isPlainObject } from './proto-message.ts';
 import { messageNameOf, typeUrlOf } from './typed-config.ts';
-import type { AccessLogConfig } from './types.ts';
+import type { AccessLogConfig, AccessLogFilter } from './types.ts';
 
 const STDOUT = 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
 const STDERR = 'envoy.extensions.access_loggers.stream.v3.StderrAccessLog';
@@ -72,7 +75,63 @@ function sinkOf(name: string, message: string | null): AccessLogConfig['sink'] |
   return message === null && Object.hasOwn(SINK_BY_NAME, name) ? SINK_BY_NAME[name] : undefined;
 }
 
+/** Envoy's response flags (short names) a response_flag_filter may list. */
+const RESPONSE_FLAGS = new Set([
+  'LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE',
+  'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO', 'DR',
+]);
+const OPS = ['EQ', 'GE', 'LE'] as const;
+
+function compileComparison(m: Msg): { op: 'EQ' | 'GE' | 'LE'; value: number } | null {
+  const c = m.msg('comparison', COMPARISON_FILTER);
+  if (c === null) { m.error('comparison', 'is required'); return null; }
+  const op = c.enumOf('op', OPS, 'EQ');
+  const v = c.msg('value', RUNTIME_UINT32);
+  if (v === null) { c.error('value', 'is required'); return null; }
+  return { op, value: v.uint('default_value', 0) };
+}
+
+function compileFilter(f: Msg): AccessLogFilter | null {
+  switch (f.oneOf(['status_code_filter', 'duration_filter', 'response_flag_filter', 'and_filter', 'or_filter'], true)) {
+    case 'status_code_filter':
+    case 'duration_filter': {
+      const name = f.has('status_code_filter') ? 'status_code_filter' : 'duration_filter';
+      const m = f.msg(name, name === 'status_code_filter' ? STATUS_CODE_FILTER : DURATION_FILTER);
+      const c = m === null ? null : compileComparison(m);
+      return c === null ? null : { kind: name === 'status_code_filter' ? 'status_code' : 'duration', ...c };
+    }
+    case 'response_flag_filter': {
+      const m = f.msg('response_flag_filter', RESPONSE_FLAG_FILTER);
+      if (m === null) return null;
+      const flags = m.strList('flags');
+      flags.forEach((fl, i) => { if (!RESPONSE_FLAGS.has(fl)) m.ctx.warn(m.at(`flags[${i}]`), `${JSON.stringify(fl)} is not a response flag Pilotfish sets: it never matches`); });
+      return { kind: 'response_flag', flags };
+    }
+    case 'and_filter':
+    case 'or_filter': {
+      const name = f.has('and_filter') ? 'and_filter' : 'or_filter';
+      const m = f.msg(name, FILTER_LIST);
+      if (m === null) return null;
+      const items = m.msgList('filters', ACCESS_LOG_FILTER);
+      if (items.length < 2) m.error('filters', 'needs at least 2 items');
+      const filters = items.map(compileFilter);
+      if (items.length < 2 || filters.some((x) => x === null)) return null;
+      return { kind: name === 'and_filter' ? 'and' : 'or', filters: filters as AccessLogFilter[] };
+    }
+    default:
+      return null;
+  }
+}
+
 function compileAccessLog(m: Msg): AccessLogConfig | null {
+  const fm = m.msg('filter', ACCESS_LOG_FILTER);
+  const filter = fm === null ? null : compileFilter(fm);
+  if (fm !== null && filter === null) return null;
+  const log = compileAccessLogSink(m);
+  return log === null || filter === null ? log : { ...log, filter };
+}
+
+function compileAccessLogSink(m: Msg): AccessLogConfig | null {
   const name = m.str('name');
   const typed = m.get('typed_config');
   const url = typeUrlOf(typed);

@@ -47,9 +47,12 @@ function commonOptions(m: Msg, name: string): { idleTimeoutMs: number; maxReques
   };
 }
 
-/** Protocol choice inside ExplicitHttpConfig / UseDownstreamHttpConfig / AutoHttpConfig. */
-function http1Or2(m: Msg, required: boolean): { http2: boolean; options: Http2Options } {
-  const which = m.oneOf(['http_protocol_options', 'http2_protocol_options'], required);
+/**
+ * Protocol choice inside ExplicitHttpConfig (a oneof: exactly one) / UseDownstreamHttpConfig / AutoHttpConfig (plain
+ * fields: options for each protocol the connection may end up speaking, any of them may be set, as Istio does).
+ */
+function http1Or2(m: Msg, required: boolean, oneOf = true): { http2: boolean; options: Http2Options } {
+  const which = oneOf ? m.oneOf(['http_protocol_options', 'http2_protocol_options'], required) : null;
   if (m.has('http_protocol_options')) m.msg('http_protocol_options', HTTP1_PROTOCOL_OPTIONS);
   return { http2: which === 'http2_protocol_options', options: compileHttp2Options(m, 'http2_protocol_options') };
 }
@@ -64,12 +67,12 @@ function fromHttpProtocolOptions(o: Msg, hasTls: boolean): ClusterProtocol {
     }
     case 'use_downstream_protocol_config': {
       const d = o.msg('use_downstream_protocol_config', USE_DOWNSTREAM_HTTP_CONFIG);
-      const p = d ? http1Or2(d, false) : { http2: false, options: DEFAULT_HTTP2_OPTIONS };
+      const p = d ? http1Or2(d, false, false) : { http2: false, options: DEFAULT_HTTP2_OPTIONS };
       return { protocol: 'downstream', http2: p.options, ...common };
     }
     case 'auto_config': {
       const a = o.msg('auto_config', AUTO_HTTP_CONFIG);
-      const p = a ? http1Or2(a, false) : { http2: false, options: DEFAULT_HTTP2_OPTIONS };
+      const p = a ? http1Or2(a, false, false) : { http2: false, options: DEFAULT_HTTP2_OPTIONS };
       o.ctx.warn(
         o.at('auto_config'),
         hasTls

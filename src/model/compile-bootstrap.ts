@@ -145,7 +145,8 @@ export function compileBootstrap(doc: unknown, io: DataSourceReader): CompileRes
   checkDuplicateNames(ctx, 'listener', listeners);
   checkDuplicateNames(ctx, 'cluster', clusters);
   checkDuplicateNames(ctx, 'secret', secrets);
-  checkStaticSecretRefs(ctx, listeners, clusters, new Set(secrets.map((s) => s.name)));
+  checkStaticSecretRefs(ctx, listeners, clusters, new Set(secrets.map((s) => s.name)),
+    new Set(secrets.filter((s) => s.value?.genericSecret != null).map((s) => s.name)));
   checkAddresses(ctx, listeners, admin);
   checkReferences(ctx, refs.clusterRefs, refs.rdsRefs, new Set(clusters.map((c) => c.name)), hasDynamic);
   if (ctx.errors.length > 0) return finish<Snapshot>(ctx, null);

@@ -214,7 +214,12 @@ export const COMBINED_VALIDATION_CONTEXT: MessageTable = {
 
 export const SECRET: MessageTable = {
   message: 'envoy.extensions.transport_sockets.tls.v3.Secret',
-  fields: { name: 'ok', tls_certificate: 'ok', validation_context: 'ok', session_ticket_keys: 'unsupported', generic_secret: 'unsupported' },
+  fields: { name: 'ok', tls_certificate: 'ok', validation_context: 'ok', session_ticket_keys: 'unsupported', generic_secret: 'ok' },
+};
+
+export const GENERIC_SECRET: MessageTable = {
+  message: 'envoy.extensions.transport_sockets.tls.v3.GenericSecret',
+  fields: { secret: 'ok', secrets: 'unsupported' },
 };
 
 export const SUBJECT_ALT_NAME_MATCHER: MessageTable = {
@@ -226,8 +231,24 @@ export const SUBJECT_ALT_NAME_MATCHER: MessageTable = {
 
 export const ACCESS_LOG: MessageTable = {
   message: 'envoy.config.accesslog.v3.AccessLog',
-  fields: { name: 'ok', filter: 'unsupported', typed_config: 'ok' },
+  fields: { name: 'ok', filter: 'ok', typed_config: 'ok' },
 };
+
+export const ACCESS_LOG_FILTER: MessageTable = {
+  message: 'envoy.config.accesslog.v3.AccessLogFilter',
+  fields: {
+    status_code_filter: 'ok', duration_filter: 'ok', response_flag_filter: 'ok', and_filter: 'ok', or_filter: 'ok',
+    not_health_check_filter: 'unsupported', traceable_filter: 'unsupported', runtime_filter: 'unsupported', header_filter: 'unsupported',
+    grpc_status_filter: 'unsupported', extension_filter: 'unsupported', metadata_filter: 'unsupported', log_type_filter: 'unsupported',
+  },
+};
+
+export const COMPARISON_FILTER: MessageTable = { message: 'envoy.config.accesslog.v3.ComparisonFilter', fields: { op: 'ok', value: 'ok' } };
+export const RUNTIME_UINT32: MessageTable = { message: 'envoy.config.core.v3.RuntimeUInt32', fields: { default_value: 'ok', runtime_key: 'ignore' } };
+export const STATUS_CODE_FILTER: MessageTable = { message: 'envoy.config.accesslog.v3.StatusCodeFilter', fields: { comparison: 'ok' } };
+export const DURATION_FILTER: MessageTable = { message: 'envoy.config.accesslog.v3.DurationFilter', fields: { comparison: 'ok' } };
+export const RESPONSE_FLAG_FILTER: MessageTable = { message: 'envoy.config.accesslog.v3.ResponseFlagFilter', fields: { flags: 'ok' } };
+export const FILTER_LIST: MessageTable = { message: 'envoy.config.accesslog.v3.AndFilter', fields: { filters: 'ok' } };
 
 export const STREAM_ACCESS_LOG: MessageTable = {
   message: 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',

@@ -48,7 +48,7 @@ export const HTTP_CONNECTION_MANAGER: MessageTable = {
     normalize_path: 'ok',
     merge_slashes: 'ok',
     path_with_escaped_slashes_action: 'ok',
-    request_id_extension: 'unsupported',
+    request_id_extension: 'ok',
     local_reply_config: 'unsupported',
     strip_matching_host_port: 'unsupported',
     strip_any_host_port: 'unsupported',
@@ -61,6 +61,18 @@ export const HTTP_CONNECTION_MANAGER: MessageTable = {
     append_local_overload: 'unsupported',
     add_proxy_protocol_connection_state: 'ignore',
   },
+};
+
+export const REQUEST_ID_EXTENSION: MessageTable = {
+  message: 'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension',
+  fields: { typed_config: 'ok' },
+};
+
+/** Envoy's only request id extension, and its default; our x-request-id is a UUID v4 too. */
+export const UUID_REQUEST_ID_CONFIG: MessageTable = {
+  message: 'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig',
+  // Both steer how Envoy's tracer reads its sampling decision out of the UUID; our sampling does not use the request id.
+  fields: { pack_trace_reason: 'ignore', use_request_id_for_trace_sampling: 'ignore' },
 };
 
 export const RDS: MessageTable = {

@@ -134,8 +134,20 @@ export const LISTENER: MessageTable = {
 
 export const LISTENER_FILTER: MessageTable = {
   message: 'envoy.config.listener.v3.ListenerFilter',
-  fields: { name: 'ok', typed_config: 'ok', config_discovery: 'unsupported', filter_disabled: 'unsupported' },
+  fields: { name: 'ok', typed_config: 'ok', config_discovery: 'unsupported', filter_disabled: 'ok' },
 };
+
+export const LISTENER_FILTER_PREDICATE: MessageTable = {
+  message: 'envoy.config.listener.v3.ListenerFilterChainMatchPredicate',
+  fields: { or_match: 'ok', and_match: 'ok', not_match: 'ok', any_match: 'ok', destination_port_range: 'ok' },
+};
+
+export const LISTENER_FILTER_PREDICATE_SET: MessageTable = {
+  message: 'envoy.config.listener.v3.ListenerFilterChainMatchPredicate.MatchSet',
+  fields: { rules: 'ok' },
+};
+
+export const INT32_RANGE: MessageTable = { message: 'envoy.type.v3.Int32Range', fields: { start: 'ok', end: 'ok' } };
 
 export const FILTER_CHAIN: MessageTable = {
   message: 'envoy.config.listener.v3.FilterChain',

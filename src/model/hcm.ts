@@ -1,12 +1,13 @@
 // Compiles the envoy.filters.network.http_connection_manager typed_config into HttpConnectionManagerConfig.
 import { compileAccessLogs } from './access-log.ts';
-import { HTTP1_PROTOCOL_OPTIONS, HTTP_PROTOCOL_OPTIONS_COMMON, RDS, UPGRADE_CONFIG } from './fields-hcm.ts';
+import { HTTP1_PROTOCOL_OPTIONS, HTTP_PROTOCOL_OPTIONS_COMMON, RDS, REQUEST_ID_EXTENSION, UPGRADE_CONFIG, UUID_REQUEST_ID_CONFIG } from './fields-hcm.ts';
 import { ROUTE_CONFIGURATION } from './fields-route.ts';
 import { compileHttp2Options } from './http2-options.ts';
 import { compileHttpFilters } from './http-filters.ts';
 import type { Msg, MessageTable } from './proto-message.ts';
 import { compileRouteConfigMsg } from './route-config.ts';
 import { compileTracing } from './tracing.ts';
+import { openTyped } from './typed-config.ts';
 import type { HttpConnectionManagerConfig, RouteConfig } from './types.ts';
 import { compileForwardClientCert } from './xfcc.ts';
 
@@ -62,6 +63,17 @@ function keepIfDefault(a: (typeof ESCAPED_SLASHES)[number]): Exclude<(typeof ESC
   return a === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : a;
 }
 
+/**
+ * request_id_extension: only Envoy's UUID extension (Istio sets it on every connection manager), which is what we do
+ * anyway. Errors go to `h`'s context.
+ */
+function compileRequestIdExtension(h: Msg): void {
+  const r = h.msg('request_id_extension', REQUEST_ID_EXTENSION);
+  if (r === null) return;
+  if (!r.has('typed_config')) r.error('typed_config', 'is required');
+  else openTyped(r.ctx, r.at('typed_config'), r.get('typed_config'), UUID_REQUEST_ID_CONFIG);
+}
+
 /** `h` is the opened HttpConnectionManager typed_config. Null after reporting errors. */
 export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
   const before = h.ctx.errors.length;
@@ -69,6 +81,7 @@ export function compileHcm(h: Msg): HttpConnectionManagerConfig | null {
   const codecType = h.enumOf('codec_type', CODEC_TYPES, 'AUTO');
   if (codecType === 'HTTP3') h.error('codec_type', 'HTTP3 is not supported yet');
   const { routeConfig, rdsName } = compileRouteSpecifier(h);
+  compileRequestIdExtension(h);
   const common = h.msg('common_http_protocol_options', DOWNSTREAM_COMMON_OPTIONS);
   h.msg('http_protocol_options', HTTP1_PROTOCOL_OPTIONS);
   const config: HttpConnectionManagerConfig = {

@@ -2,14 +2,29 @@
 import { compileAccessLogs } from './access-log.ts';
 import { compileAddress, compileCidrRanges } from './address.ts';
 import type { CompileContext } from './compile-context.ts';
-import { EMPTY_CONFIG, FILTER_CHAIN, FILTER_CHAIN_MATCH, LISTENER, LISTENER_FILTER, NETWORK_FILTER, TCP_PROXY } from './fields-listener.ts';
+import {
+  EMPTY_CONFIG, FILTER_CHAIN, FILTER_CHAIN_MATCH, INT32_RANGE, LISTENER, LISTENER_FILTER, LISTENER_FILTER_PREDICATE, LISTENER_FILTER_PREDICATE_SET,
+  NETWORK_FILTER, TCP_PROXY,
+} from './fields-listener.ts';
 import { HTTP_CONNECTION_MANAGER } from './fields-hcm.ts';
 import { alpnForCodec, compileHcm } from './hcm.ts';
 import { Msg, type MessageTable } from './proto-message.ts';
 import { compileTcpProxy } from './tcp-proxy.ts';
 import { compileDownstreamTls } from './tls.ts';
 import { messageNameOf, openTyped, typeUrlOf } from './typed-config.ts';
-import type { FilterChain, FilterChainMatch, ListenerConfig } from './types.ts';
+import type { FilterChain, FilterChainMatch, ListenerConfig, ListenerFilterPredicate } from './types.ts';
+
+/** Whether `p` matches a connection to `port`. */
+export function predicateMatches(p: ListenerFilterPredicate, port: number): boolean {
+  switch (p.kind) {
+    case 'any': return true;
+    case 'port': return port >= p.start && port < p.end;
+    case 'or': return p.rules.some((r) => predicateMatches(r, port));
+    case 'and': return p.rules.every((r) => predicateMatches(r, port));
+    case 'not': return !predicateMatches(p.rule, port);
+  }
+}
+
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 const TRAFFIC_DIRECTIONS = ['UNSPECIFIED', 'INBOUND', 'OUTBOUND'] as const;
@@ -21,6 +36,7 @@ interface KnownListenerFilter {
 
 const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
+const ORIGINAL_DST_NAME = 'envoy.filters.listener.original_dst';
 
 /** Listener filters we accept, by typed_config message. */
 const LISTENER_FILTERS: Readonly<Record<string, KnownListenerFilter>> = {
@@ -36,12 +52,46 @@ const LISTENER_FILTERS: Readonly<Record<string, KnownListenerFilter>> = {
     table: { message: 'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector', fields: {} },
   },
   'envoy.extensions.filters.listener.original_dst.v3.OriginalDst': {
-    name: 'envoy.filters.listener.original_dst',
+    name: ORIGINAL_DST_NAME,
     table: { message: 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst', fields: { traffic_direction: 'ignore' } },
   },
 };
 
-function compileListenerFilters(l: Msg): string[] {
+function compilePredicate(m: Msg): ListenerFilterPredicate | null {
+  switch (m.oneOf(['or_match', 'and_match', 'not_match', 'any_match', 'destination_port_range'], true)) {
+    case 'any_match':
+      if (!m.bool('any_match', false)) m.error('any_match', 'must be true');
+      return { kind: 'any' };
+    case 'destination_port_range': {
+      const r = m.msg('destination_port_range', INT32_RANGE);
+      if (r === null) return null;
+      const start = r.int('start', 0);
+      const end = r.int('end', 0);
+      if (end <= start) { r.error('end', `must be greater than start (${start}); the range is [start, end)`); return null; }
+      return { kind: 'port', start, end };
+    }
+    case 'not_match': {
+      const n = m.msg('not_match', LISTENER_FILTER_PREDICATE);
+      const rule = n === null ? null : compilePredicate(n);
+      return rule === null ? null : { kind: 'not', rule };
+    }
+    case 'or_match':
+    case 'and_match': {
+      const name = m.has('or_match') ? 'or_match' : 'and_match';
+      const set = m.msg(name, LISTENER_FILTER_PREDICATE_SET);
+      if (set === null) return null;
+      const items = set.msgList('rules', LISTENER_FILTER_PREDICATE);
+      if (items.length < 2) set.error('rules', 'needs at least 2 items');
+      const rules = items.map(compilePredicate);
+      if (rules.some((r) => r === null) || items.length < 2) return null;
+      return { kind: name === 'or_match' ? 'or' : 'and', rules: rules as ListenerFilterPredicate[] };
+    }
+    default:
+      return null;
+  }
+}
+
+function compileListenerFilters(l: Msg, disabled: Record<string, ListenerFilterPredicate>): string[] {
   const out: string[] = [];
   for (const f of l.msgList('listener_filters', LISTENER_FILTER)) {
     const name = f.str('name');
@@ -56,6 +106,13 @@ function compileListenerFilters(l: Msg): string[] {
       continue;
     }
     if (typed !== undefined) Msg.open(f.ctx, f.at('typed_config'), typed, url === null ? EMPTY_CONFIG : known.table);
+    const pm = f.msg('filter_disabled', LISTENER_FILTER_PREDICATE);
+    if (pm !== null) {
+      const predicate = compilePredicate(pm);
+      // original_dst decides the port the predicate looks at: it always runs (a disabled one is refused, not ignored).
+      if (known.name === ORIGINAL_DST_NAME) f.error('filter_disabled', 'is not supported for original_dst');
+      else if (predicate !== null) disabled[known.name] = predicate;
+    }
     if (!out.includes(known.name)) out.push(known.name);
   }
   return out;
@@ -144,7 +201,8 @@ export function compileListenerValue(ctx: CompileContext, value: unknown, fallba
   if (!l.has('address')) l.error('address', 'is required');
   const rules = { requireIp: true, allowPortZero: true };
   const address = l.has('address') ? compileAddress(ctx, l.at('address'), l.get('address'), rules) : null;
-  const listenerFilters = compileListenerFilters(l);
+  const listenerFilterDisabled: Record<string, ListenerFilterPredicate> = {};
+  const listenerFilters = compileListenerFilters(l, listenerFilterDisabled);
   const chains: { chain: FilterChain; path: string }[] = [];
   const seenMatches = new Map<string, string>();
   for (const fc of l.msgList('filter_chains', FILTER_CHAIN)) {
@@ -175,6 +233,7 @@ export function compileListenerValue(ctx: CompileContext, value: unknown, fallba
     filterChains: chains.map((c) => c.chain),
     defaultFilterChain,
     listenerFilters,
+    ...(Object.keys(listenerFilterDisabled).length > 0 ? { listenerFilterDisabled } : {}),
     perConnectionBufferLimitBytes,
     accessLog,
     ...(trafficDirection === 'UNSPECIFIED' ? {} : { trafficDirection }),

@@ -53,6 +53,8 @@ export interface ListenerConfig {
   readonly defaultFilterChain: FilterChain | null;
   /** Names of listener filters present (envoy.filters.listener.tls_inspector, http_inspector, original_dst). */
   readonly listenerFilters: readonly string[];
+  /** ListenerFilter.filter_disabled by filter name: the connections (by destination port) the filter skips. */
+  readonly listenerFilterDisabled?: Readonly<Record<string, ListenerFilterPredicate>>;
   readonly perConnectionBufferLimitBytes: number;
   /** Envoy's listener-level `access_log` (connections that match no filter chain). */
   readonly accessLog: readonly AccessLogConfig[];
@@ -82,6 +84,13 @@ export interface CidrRange {
   readonly addressPrefix: string;
   readonly prefixLen: number;
 }
+
+/** Envoy's ListenerFilterChainMatchPredicate over the connection's destination port (`end` exclusive). */
+export type ListenerFilterPredicate =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'port'; readonly start: number; readonly end: number }
+  | { readonly kind: 'or' | 'and'; readonly rules: readonly ListenerFilterPredicate[] }
+  | { readonly kind: 'not'; readonly rule: ListenerFilterPredicate };
 
 export interface FilterChain {
   readonly name: string;
@@ -137,6 +146,8 @@ export interface SecretConfig {
   readonly name: string;
   readonly tlsCertificate: TlsCertificate | null;
   readonly validationContext: SecretValidationContext | null;
+  /** `generic_secret.secret` (the OAuth2 filter's token_secret / hmac_secret); null for the TLS kinds. */
+  readonly genericSecret?: string | null;
 }
 
 export interface SecretValidationContext {
@@ -195,7 +206,15 @@ export interface AccessLogConfig {
   readonly textFormat: string | null;
   /** json_format: field name → format string (or nested object), or null. */
   readonly jsonFormat: Readonly<Record<string, unknown>> | null;
+  /** AccessLog.filter: only entries it accepts are logged (absent: all). */
+  readonly filter?: AccessLogFilter;
 }
+
+/** Envoy's AccessLogFilter (the kinds we evaluate). */
+export type AccessLogFilter =
+  | { readonly kind: 'status_code' | 'duration'; readonly op: 'EQ' | 'GE' | 'LE'; readonly value: number }
+  | { readonly kind: 'response_flag'; readonly flags: readonly string[] }
+  | { readonly kind: 'and' | 'or'; readonly filters: readonly AccessLogFilter[] };
 
 // ---------------------------------------------------------------- HTTP connection manager
 

@@ -1,6 +1,6 @@
 // Access-log sinks (stdout/stderr/file) over shared non-blocking sonic-boom destinations, plus the pino process logger.
 import pino from 'pino';
-import type { AccessLogConfig } from '../model/types.ts';
+import type { AccessLogConfig, AccessLogFilter } from '../model/types.ts';
 import type { AccessLogEntry, AccessLogger } from './types.ts';
 import { compileJsonFormat, compileTextFormat, DEFAULT_JSON_FORMAT } from './access-log-format.ts';
 
@@ -94,6 +94,24 @@ export async function closeAccessLogs(): Promise<void> {
   })));
 }
 
+function compare(op: 'EQ' | 'GE' | 'LE', actual: number, value: number): boolean {
+  return op === 'EQ' ? actual === value : op === 'GE' ? actual >= value : actual <= value;
+}
+
+/** Envoy's AccessLogFilter evaluation (status code, duration in ms, response flags, and / or). */
+export function accessLogFilterAccepts(f: AccessLogFilter, e: AccessLogEntry): boolean {
+  switch (f.kind) {
+    case 'status_code': return compare(f.op, e.responseCode, f.value);
+    case 'duration': return compare(f.op, e.durationMs, f.value);
+    case 'response_flag': {
+      const set = e.responseFlags === '' || e.responseFlags === '-' ? [] : e.responseFlags.split(',');
+      return f.flags.length === 0 ? set.length > 0 : set.some((x) => f.flags.includes(x));
+    }
+    case 'and': return f.filters.every((x) => accessLogFilterAccepts(x, e));
+    case 'or': return f.filters.some((x) => accessLogFilterAccepts(x, e));
+  }
+}
+
 function formatterFor(c: AccessLogConfig): (e: AccessLogEntry) => string {
   if (c.jsonFormat) return compileJsonFormat(c.jsonFormat);
   if (c.textFormat !== null) return compileTextFormat(c.textFormat);
@@ -109,8 +127,10 @@ export function createAccessLoggers(configs: readonly AccessLogConfig[]): Access
     if (c.sink === 'file' && !c.path) throw new Error('access log file sink requires a path');
     const format = formatterFor(c);
     const sink = sinkFor(c.sink, c.path);
+    const filter = c.filter;
     return {
       log(entry: AccessLogEntry): void {
+        if (filter !== undefined && !accessLogFilterAccepts(filter, entry)) return;
         write(sink, format(entry));
       },
       flush: () => flushOne(sink),

@@ -7,6 +7,8 @@ export type SecretSource = 'identity' | 'static' | 'sds';
 export interface SecretValue {
   readonly tlsCertificate: TlsCertificate | null;
   readonly validationContext: SecretValidationContext | null;
+  /** A generic_secret's value (OAuth2 token_secret / hmac_secret); absent or null for TLS secrets. */
+  readonly genericSecret?: string | null;
 }
 
 export interface SecretEntry extends SecretValue {
@@ -34,7 +36,7 @@ function sameValue(a: SecretValue, b: SecretValue): boolean {
   const certsEqual = c1 === c2 || (c1 !== null && c2 !== null && c1.certificateChain === c2.certificateChain && c1.privateKey === c2.privateKey);
   const vcEqual = v1 === v2 || (v1 !== null && v2 !== null && v1.trustedCa === v2.trustedCa &&
     JSON.stringify(v1.subjectAltNameMatchers) === JSON.stringify(v2.subjectAltNameMatchers));
-  return certsEqual && vcEqual;
+  return certsEqual && vcEqual && (a.genericSecret ?? null) === (b.genericSecret ?? null);
 }
 
 export class SecretStore {
@@ -65,6 +67,7 @@ export class SecretStore {
       name,
       tlsCertificate: value.tlsCertificate,
       validationContext: value.validationContext,
+      genericSecret: value.genericSecret ?? null,
       source,
       versionInfo,
       lastUpdated: this.#now(),

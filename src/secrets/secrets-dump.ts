@@ -20,6 +20,7 @@ function secretJson(e: SecretEntry): Json {
     out.tls_certificate = { certificate_chain: { inline_string: e.tlsCertificate.certificateChain }, private_key: { inline_string: '[redacted]' } };
   }
   if (e.validationContext) out.validation_context = { trusted_ca: { inline_string: e.validationContext.trustedCa } };
+  if (e.genericSecret != null) out.generic_secret = { secret: { inline_string: '[redacted]' } };
   return out;
 }
 

@@ -26,6 +26,7 @@ let broken = '';
 let composed = '';
 let unreachable = '';
 let nosecret = '';
+let staticSecrets = '';
 
 /** A port nothing listens on (bound once, then closed). */
 async function freePort(): Promise<number> {
@@ -130,8 +131,11 @@ before(async () => {
   ].join('\n'));
   app = await startHttpEcho('app');
   const closedPort = await freePort();
-  sc = await startSidecar(bootstrap(
+  // Envoy's docs form: token_secret / hmac_secret without sds_config name generic secrets in static_resources.secrets.
+  const staticCreds = { credentials: { client_id: 'web', token_secret: { name: 'static-token' }, hmac_secret: { name: 'static-hmac' } } };
+  const config = bootstrap(
     [
+      listener('static', [hcm('static', oauth2('web', 'web-token', { auth_type: 'BASIC_AUTH', ...staticCreds }))]),
       listener('web', [hcm('web', oauth2('web', 'web-token', { auth_type: 'BASIC_AUTH', end_session_endpoint: idp.endpoints.endSession }))]),
       listener('short', [hcm('short', oauth2('short', 'short-token'))]),
       listener('broken', [hcm('broken', oauth2('web', 'wrong-token', { auth_type: 'BASIC_AUTH' }))]),
@@ -140,7 +144,13 @@ before(async () => {
       listener('composed', [hcm('composed', oauth2('web', 'web-token', { auth_type: 'BASIC_AUTH' }), [jwtAuthn()])]),
     ],
     [staticCluster('app', [app.port]), staticCluster('idp', [idp.port]), staticCluster('nowhere', [closedPort])],
-  ));
+  ) as { static_resources: Record<string, unknown> };
+  config.static_resources.secrets = [
+    { name: 'static-token', generic_secret: { secret: { inline_string: 'web-secret' } } },
+    { name: 'static-hmac', generic_secret: { secret: { inline_bytes: Buffer.from('another-hmac-secret').toString('base64') } } },
+  ];
+  sc = await startSidecar(config);
+  staticSecrets = sc.url('static');
   web = sc.url('web');
   short = sc.url('short');
   broken = sc.url('broken');
@@ -230,6 +240,17 @@ describe('oauth2 login', T, () => {
     const callback = res.chain.find((s) => s.url.startsWith(`${web}/callback`));
     assert.ok(callback && callback.status === 302);
     await idp.waitForGrant((g) => g.grantType === 'authorization_code' && g.clientId === 'web' && g.ok);
+  });
+
+  test('secrets from static_resources.secrets (no sds_config): the whole login works with them', async () => {
+    const b = new Browser();
+    const res = await login(b, `${staticSecrets}/orders`);
+    const seen = echoed(res);
+    assert.equal(seen.url, '/orders');
+    assert.match(String(seen.headers.authorization), /^Bearer [\w-]+/);
+    // The session (signed with the static HMAC secret) lets the next request through without the provider.
+    const again = await b.get(`${staticSecrets}/again`);
+    assert.equal(echoed(again).url, '/again');
   });
 
   test('a logged-in browser is let through without the provider; a forged Authorization header is replaced', async () => {

@@ -70,6 +70,18 @@ describe('jwt_authn config errors', () => {
     assert.deepEqual(r.warnings.map((w) => w.field), ['providers.remote.clear_route_cache']);
   });
 
+  // Envoy's docs write `audiences: audience1` (a scalar): refused, and only there — the rules naming that provider do not
+  // also say it "is not configured".
+  test('a provider with errors is reported once, not again at every rule naming it', () => {
+    const r = validateHttpFilterConfig(JWT_TYPE, {
+      providers: { jwt_provider1: localProvider(JWKS, { audiences: 'audience1' }) },
+      rules: [{ match: { prefix: '/' }, requires: { provider_name: 'jwt_provider1' } }],
+      requirement_map: { r: { provider_name: 'jwt_provider1' } },
+    });
+    assert.deepEqual(r.errors.map((e) => e.field), ['providers.jwt_provider1.audiences']);
+    assert.match(r.errors[0].message, /expected a list/);
+  });
+
   test('a per-route requirement_name is accepted', () => {
     const r = validateHttpFilterConfig(JWT_PER_ROUTE_TYPE, { requirement_name: 'x' }, true);
     assert.deepEqual(r.errors, []);

@@ -4,7 +4,9 @@ import { describe, test } from 'node:test';
 import { validateHttpFilterConfig } from '../../src/http/filters/registry.ts';
 import { DEFAULT_COOKIE_NAMES, parseCookies, setCookie } from '../../src/policy/oauth2/cookies.ts';
 import { compileUriTemplate, formatUri, queryParams, sameOriginPath, sessionHost } from '../../src/policy/oauth2/redirects.ts';
-import { secretFromText } from '../../src/policy/oauth2/secret-file.ts';
+import { genericSecretSource, secretFromText } from '../../src/policy/oauth2/secret-file.ts';
+import { SecretStore } from '../../src/secrets/secret-store.ts';
+import { compileBootstrap } from '../../src/model/compile-bootstrap.ts';
 import {
   checkCsrfToken, codeChallenge, decodeState, decryptValue, encodeState, encryptValue, newCsrfToken, sessionHmac, sessionHmacValid,
 } from '../../src/policy/oauth2/session-crypto.ts';
@@ -54,12 +56,12 @@ describe('OAuth2 config validation', () => {
     ['no token_endpoint', (c) => { delete c.token_endpoint; }, 'config.token_endpoint', 'is required'],
     ['token_endpoint without timeout', (c) => { c.token_endpoint = { uri: 'https://idp.example/token', cluster: 'idp' }; }, 'config.token_endpoint.timeout', 'is required'],
     ['token_endpoint uri not http(s)', (c) => { c.token_endpoint = { uri: 'ftp://idp/token', cluster: 'idp', timeout: '1s' }; }, 'config.token_endpoint.uri', 'is not an http(s) URL'],
+    ['token_endpoint uri neither a URL nor host/path', (c) => { c.token_endpoint = { uri: 'not a uri', cluster: 'idp', timeout: '1s' }; }, 'config.token_endpoint.uri', 'is not an http(s) URL'],
     ['no authorization_endpoint', (c) => { delete c.authorization_endpoint; }, 'config.authorization_endpoint', 'is required'],
     ['authorization_endpoint not a URL', (c) => { c.authorization_endpoint = 'idp/authorize'; }, 'config.authorization_endpoint', 'is not an http(s) URL'],
     ['no credentials', (c) => { delete c.credentials; }, 'config.credentials', 'is required'],
     ['no client_id', (c) => { delete (c.credentials as Record<string, unknown>).client_id; }, 'config.credentials.client_id', 'is required'],
     ['no hmac_secret', (c) => { delete (c.credentials as Record<string, unknown>).hmac_secret; }, 'config.credentials.hmac_secret', 'is required'],
-    ['secret without sds_config', (c) => { (c.credentials as Record<string, unknown>).token_secret = { name: 'token' }; }, 'config.credentials.token_secret.sds_config', 'path_config_source'],
     ['secret over ADS', (c) => { (c.credentials as Record<string, unknown>).token_secret = { name: 't', sds_config: { ads: {} } }; }, 'config.credentials.token_secret.sds_config', 'not supported yet'],
     ['bad cookie name', (c) => { (c.credentials as Record<string, unknown>).cookie_names = { bearer_token: 'a b' }; }, 'config.credentials.cookie_names.bearer_token', 'not a valid cookie name'],
     ['two cookies with one name', (c) => { (c.credentials as Record<string, unknown>).cookie_names = { id_token: 'BearerToken' }; }, 'config.credentials.cookie_names.id_token', 'also used for bearer_token'],
@@ -81,6 +83,20 @@ describe('OAuth2 config validation', () => {
     test(`${name}: error at ${field}`, () => {
       const r = check(mutate);
       assert.ok(r.errors.some((e) => e.field === field && e.message.includes(message)), `expected "${message}" at ${field}, got ${JSON.stringify(r.errors)}`);
+    });
+  }
+
+  // Forms from Envoy's docs (oauth2_filter.rst): static secrets (no sds_config), the legacy sds_config.path, a URI without scheme.
+  const accepted: [string, (c: Record<string, unknown>) => void, string | null][] = [
+    ['static secrets (no sds_config: static_resources.secrets)', (c) => { Object.assign(c.credentials as object, { token_secret: { name: 'token' }, hmac_secret: { name: 'hmac' } }); }, null],
+    ['legacy sds_config.path', (c) => { (c.credentials as Record<string, unknown>).token_secret = { name: 'token', sds_config: { path: '/etc/envoy/token-secret.yaml' } }; }, null],
+    ['token_endpoint uri without scheme', (c) => { c.token_endpoint = { uri: 'oauth.com/token', cluster: 'idp', timeout: '3s' }; }, 'config.token_endpoint.uri'],
+  ];
+  for (const [name, mutate, warnAt] of accepted) {
+    test(`accepted: ${name}`, () => {
+      const r = check(mutate);
+      assert.deepEqual(r.errors, []);
+      if (warnAt !== null) assert.ok(r.warnings.some((w) => w.field === warnAt && w.message.includes('has no scheme')), JSON.stringify(r.warnings));
     });
   }
 
@@ -274,5 +290,58 @@ describe('secrets from file-based SDS', () => {
     assert.throws(() => secretFromText(file('  name: t\n  tls_certificate: {}\n'), 'f.yaml', 't'), /has no generic_secret/);
     assert.throws(() => secretFromText('resources: 3', 'f.yaml', 't'), /expected \{resources: \[\.\.\.\]\}/);
     assert.throws(() => secretFromText(file('  name: t\n  generic_secret: { secret: { environment_variable: PILOTFISH_NOT_SET_X } }\n'), 'f.yaml', 't'), /PILOTFISH_NOT_SET_X is not set/);
+  });
+});
+
+describe('secrets from static_resources.secrets (no sds_config)', () => {
+  const io = { readFile: (): string => { throw new Error('no files'); } };
+  const bootstrap = (secrets: unknown[], creds: Record<string, unknown> = { token_secret: { name: 'token' }, hmac_secret: { name: 'hmac' } }) => ({
+    static_resources: {
+      secrets,
+      clusters: [{ name: 'idp', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'idp', endpoints: [] } }],
+      listeners: [{
+        name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 18080 } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: 'in',
+          route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'idp' } }] }] },
+          http_filters: [
+            { name: 'envoy.filters.http.oauth2', typed_config: { '@type': TYPE, config: { ...base(), credentials: { client_id: 'web', ...creds } } } },
+            { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+          ],
+        } }] }],
+      }],
+    },
+  });
+  const generic = (name: string, value: string) => ({ name, generic_secret: { secret: { inline_string: value } } });
+  const cases: [string, unknown[], Record<string, unknown> | undefined, string | null][] = [
+    ['both secrets present', [generic('token', 't'), generic('hmac', 'h')], undefined, null],
+    ['one from static, one from an SDS file', [generic('hmac', 'h')], { token_secret: sds('token'), hmac_secret: { name: 'hmac' } }, null],
+    ['a missing static secret', [generic('token', 't')], undefined, 'credentials.hmac_secret: unknown static secret "hmac"'],
+    ['a static secret that is a TLS certificate', [generic('token', 't'), { name: 'hmac', validation_context: { trusted_ca: { inline_string: 'x' } } }], undefined, 'credentials.hmac_secret: static secret "hmac" is not a generic_secret'],
+  ];
+  for (const [name, secrets, creds, error] of cases) {
+    test(`bootstrap: ${name}`, () => {
+      const r = compileBootstrap(bootstrap(secrets, creds), io);
+      const messages = r.ok ? [] : r.errors.map((e) => `${e.field}: ${e.message}`);
+      if (error === null) assert.deepEqual(messages, []);
+      else assert.ok(messages.some((m) => m.includes(error)), JSON.stringify(messages));
+    });
+  }
+
+  test('the filter reads the value from the SecretStore, and sees changes and removals', () => {
+    const store = new SecretStore();
+    const errors: string[] = [];
+    const src = genericSecretSource({ name: 'hmac', path: null }, store, (m) => errors.push(m));
+    assert.equal(src.value(), null);
+    assert.match(src.error ?? '', /static_resources\.secrets has no generic_secret of that name/);
+    store.set('hmac', { tlsCertificate: null, validationContext: null, genericSecret: 'h1' }, 'static');
+    assert.equal(src.value(), 'h1');
+    assert.equal(src.error, null);
+    store.set('hmac', { tlsCertificate: null, validationContext: null, genericSecret: 'h2' }, 'static');
+    assert.equal(src.value(), 'h2');
+    store.delete('hmac');
+    assert.equal(src.value(), null);
+    assert.equal(errors.length, 2);
   });
 });

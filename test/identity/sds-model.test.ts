@@ -94,7 +94,11 @@ test('Secret resources: a certificate or a validation context', () => {
   assert.equal(ca.validationContext?.trustedCa, CA_PEM);
   assert.equal(ca.validationContext?.subjectAltNameMatchers[0].sanType, 'DNS');
   assert.match(errors(compileSecret({ name: 'x', validation_context: {} }, io)), /secret "x": validation_context\.trusted_ca: is required in a validation_context secret/);
-  assert.match(errors(compileSecret({ name: 'x', generic_secret: { secret: { inline_string: 'a' } } }, io)), /generic_secret is not supported yet/);
+  assert.equal(ok(compileSecret({ name: 'x', generic_secret: { secret: { inline_string: 'a' } } }, io)).genericSecret, 'a');
+  assert.equal(ok(compileSecret({ name: 'x', generic_secret: { secret: { inline_bytes: Buffer.from('b').toString('base64') } } }, io)).genericSecret, 'b');
+  assert.match(errors(compileSecret({ name: 'x', generic_secret: { secret: { inline_string: '' } } }, io)), /generic_secret\.secret: is empty/);
+  assert.match(errors(compileSecret({ name: 'x', generic_secret: {} }, io)), /generic_secret\.secret: is required/);
+  assert.match(errors(compileSecret({ name: 'x', generic_secret: { secrets: { a: { inline_string: 'a' } } } }, io)), /generic_secret\.secrets: .*not supported yet/);
   assert.match(errors(compileSecret({ tls_certificate: {} }, io)), /name: is required/);
 });
 

@@ -53,6 +53,36 @@ before(async () => {
         { filters: [tcpProxy('greeter')] },
       ],
     },
+    // Istio's shape for server-first ports: the inspectors are filter_disabled there, and listener_filters_timeout is 0s
+    // (no limit), so only filter_disabled keeps the connection from waiting for a first byte forever.
+    {
+      name: 'inspectors-disabled',
+      address: socketAddress(0),
+      listener_filters: [
+        { ...listenerFilter('tls'), filter_disabled: { or_match: { rules: [{ destination_port_range: { start: 1, end: 2 } }, { destination_port_range: { start: 2, end: 65536 } }] } } },
+        { ...listenerFilter('http'), filter_disabled: { any_match: true } },
+      ],
+      listener_filters_timeout: '0s',
+      continue_on_listener_filters_timeout: true,
+      filter_chains: [
+        { filter_chain_match: { application_protocols: ['http/1.1', 'h2c'] }, filters: [hcmAnswering('http1-chain')] },
+        { filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [tcpProxy('greeter')] },
+      ],
+    },
+    {
+      name: 'inspectors-disabled-elsewhere',
+      address: socketAddress(0),
+      listener_filters: [
+        { ...listenerFilter('tls'), filter_disabled: { destination_port_range: { start: 1, end: 2 } } },
+        { ...listenerFilter('http'), filter_disabled: { not_match: { any_match: true } } },
+      ],
+      listener_filters_timeout: '0.2s',
+      continue_on_listener_filters_timeout: true,
+      filter_chains: [
+        { filter_chain_match: { application_protocols: ['http/1.1', 'h2c'] }, filters: [hcmAnswering('http1-chain')] },
+        { filters: [tcpProxy('greeter')] },
+      ],
+    },
     {
       name: 'strict',
       address: socketAddress(0),
@@ -155,6 +185,29 @@ test('server-first protocol: the conversation continues through tcp_proxy after 
     c.on('error', reject);
   }), 10_000, 'SMTP-like exchange');
   assert.equal(got, '220 smtp ready\r\nsmtp: QUIT\r\n');
+});
+
+test('filter_disabled: with every inspector off for the port, a server-first protocol gets its greeting at once (raw_buffer chain)', async () => {
+  const started = Date.now();
+  const { data, closed } = await talk(px.port('inspectors-disabled'), { until: (d) => d.includes('\r\n') });
+  assert.equal(closed, false);
+  assert.equal(data, '220 smtp ready\r\n');
+  assert.ok(Date.now() - started < 2_000, 'no wait for a first byte');
+});
+
+test('filter_disabled: an HTTP request on such a port is not inspected (no ALPN): it goes to the raw_buffer chain', async () => {
+  const { data } = await talk(px.port('inspectors-disabled'), { send: 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', until: (d) => d.includes('smtp: GET') });
+  assert.match(data, /^220 smtp ready\r\nsmtp: GET \/ HTTP\/1.1/);
+});
+
+test('filter_disabled for other ports: the inspectors run as usual (HTTP is detected; a silent client waits for the timeout)', async () => {
+  const port = px.port('inspectors-disabled-elsewhere');
+  const res = await new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/' }, (r) => { let b = ''; r.on('data', (c: Buffer) => { b += c; }); r.on('end', () => resolve(b)); }).on('error', reject);
+  });
+  assert.equal(res, 'http1-chain');
+  const { data } = await talk(port, { until: (d) => d.includes('\r\n') });
+  assert.equal(data, '220 smtp ready\r\n');
 });
 
 test('listener_filters_timeout without continue: a silent client is disconnected, nothing reaches the upstream', async () => {

@@ -302,7 +302,7 @@ const cases: readonly Case<unknown, Snapshot>[] = [
   {
     name: 'a static secret needs a certificate or a validation context',
     input: { static_resources: { listeners: [listener()], clusters: [cluster()], secrets: [{ name: 's' }] } } satisfies Json,
-    errorContains: 'secret "s": one of tls_certificate, validation_context is required',
+    errorContains: 'secret "s": one of tls_certificate, validation_context, generic_secret is required',
   },
 ];
 

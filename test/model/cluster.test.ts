@@ -125,6 +125,12 @@ const cases: readonly Case<Json, ClusterConfig>[] = [
   } },
   { name: 'explicit HTTP/1', input: cluster('backend', httpOptions({ explicit_http_config: { http_protocol_options: {} } })), expect: (c) => assert.equal(c.protocol, 'http1') },
   { name: 'use_downstream_protocol_config', input: cluster('backend', httpOptions({ use_downstream_protocol_config: { http2_protocol_options: {} } })), expect: (c) => assert.equal(c.protocol, 'downstream') },
+  // Istio's PassthroughCluster / InboundPassthroughCluster: UseDownstreamHttpConfig's fields are not a oneof.
+  { name: 'use_downstream_protocol_config with HTTP/1 and HTTP/2 options (Istio)', input: cluster('backend', httpOptions({ use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: { max_concurrent_streams: 7 } } })), expect: (c) => {
+    assert.equal(c.protocol, 'downstream');
+    assert.equal(c.http2.maxConcurrentStreams, 7);
+  } },
+  { name: 'explicit_http_config with HTTP/1 and HTTP/2 options is an error (a oneof)', input: cluster('backend', httpOptions({ explicit_http_config: { http_protocol_options: {}, http2_protocol_options: {} } })), errorContains: 'explicit_http_config.http2_protocol_options: only one of http_protocol_options, http2_protocol_options may be set' },
   { name: 'auto_config is HTTP/1.1 with a warning', input: cluster('backend', httpOptions({ auto_config: { http2_protocol_options: {} } })), expect: (c) => assert.equal(c.protocol, 'http1'), warningContains: `${C}: typed_extension_protocol_options["${HTTP_OPTIONS_KEY}"].auto_config: auto_config without TLS uses HTTP/1.1` },
   { name: 'HttpProtocolOptions needs a protocol choice', input: cluster('backend', httpOptions({ common_http_protocol_options: { idle_timeout: '1s' } })), errorContains: `typed_extension_protocol_options["${HTTP_OPTIONS_KEY}"]: one of explicit_http_config, use_downstream_protocol_config, auto_config is required` },
   { name: 'HttpProtocolOptions with a wrong @type', input: cluster('backend', { typed_extension_protocol_options: { [HTTP_OPTIONS_KEY]: { '@type': 'type.googleapis.com/x.Y' } } }), errorContains: `typed_extension_protocol_options["${HTTP_OPTIONS_KEY}"].@type: expected ${HTTP_OPTIONS_TYPE}, got type.googleapis.com/x.Y` },

@@ -108,6 +108,14 @@ const cases: readonly Case<Json, HttpConnectionManagerConfig>[] = [
   { name: 'rds needs a route_config_name', input: { route_config: undefined, rds: { config_source: { ads: {} } } }, errorContains: `${P}.rds.route_config_name: is required` },
   { name: 'route_config and rds together', input: { rds: { route_config_name: 'r1' } }, errorContains: `${P}.route_config: only one of rds, route_config, scoped_routes may be set (also rds)` },
   { name: 'no route specifier', input: { route_config: undefined }, errorContains: `${P}: one of rds, route_config, scoped_routes is required` },
+  // Istio sets Envoy's UUID request id extension on every connection manager: what we generate anyway.
+  {
+    name: 'request_id_extension UuidRequestIdConfig (Istio) is accepted',
+    input: { request_id_extension: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig', use_request_id_for_trace_sampling: true, pack_trace_reason: false } } },
+    expect: (h) => assert.equal(h.generateRequestId, true),
+  },
+  { name: 'request_id_extension of another type', input: { request_id_extension: { typed_config: { '@type': 'type.googleapis.com/example.OtherRequestId' } } }, errorContains: `${P}.request_id_extension.typed_config.@type: expected type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig, got type.googleapis.com/example.OtherRequestId` },
+  { name: 'request_id_extension without typed_config', input: { request_id_extension: {} }, errorContains: `${P}.request_id_extension.typed_config: is required` },
   { name: 'stat_prefix is required', input: { stat_prefix: undefined }, errorContains: `${P}.stat_prefix: is required` },
   { name: 'bad codec_type', input: { codec_type: 'SPDY' }, errorContains: `${P}.codec_type: invalid value "SPDY" (expected one of AUTO, HTTP1, HTTP2, HTTP3)` },
   { name: 'HTTP3 not supported', input: { codec_type: 'HTTP3' }, errorContains: `${P}.codec_type: HTTP3 is not supported yet` },
@@ -165,7 +173,24 @@ const cases: readonly Case<Json, HttpConnectionManagerConfig>[] = [
       ]),
   },
   { name: 'file access log needs a path', input: { access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_TYPE } }] }, errorContains: `${P}.access_log[0].typed_config.path: is required` },
-  { name: 'access log filters not supported yet', input: { access_log: [{ name: 'envoy.access_loggers.stdout', filter: { status_code_filter: {} } }] }, errorContains: `${P}.access_log[0].filter: filter is not supported yet` },
+  {
+    // Istio's virtualOutbound logs only NR (no route) connections; status / duration filters as in Envoy's docs.
+    name: 'access log filters: response_flag (Istio), status_code, duration, and / or',
+    input: { access_log: [
+      { name: 'envoy.access_loggers.stdout', filter: { response_flag_filter: { flags: ['NR'] } } },
+      { name: 'envoy.access_loggers.stdout', filter: { or_filter: { filters: [{ status_code_filter: { comparison: { op: 'GE', value: { default_value: 500, runtime_key: 'k' } } } }, { duration_filter: { comparison: { op: 'GE', value: { default_value: 1000 } } } }] } } },
+      { name: 'envoy.access_loggers.stdout', filter: { and_filter: { filters: [{ response_flag_filter: {} }, { status_code_filter: { comparison: { value: { default_value: 503 } } } }] } } },
+    ] },
+    expect: (h) => assert.deepEqual(h.accessLog.map((a) => a.filter), [
+      { kind: 'response_flag', flags: ['NR'] },
+      { kind: 'or', filters: [{ kind: 'status_code', op: 'GE', value: 500 }, { kind: 'duration', op: 'GE', value: 1000 }] },
+      { kind: 'and', filters: [{ kind: 'response_flag', flags: [] }, { kind: 'status_code', op: 'EQ', value: 503 }] },
+    ]),
+  },
+  { name: 'status_code_filter without comparison', input: { access_log: [{ name: 'envoy.access_loggers.stdout', filter: { status_code_filter: {} } }] }, errorContains: `${P}.access_log[0].filter.status_code_filter.comparison: is required` },
+  { name: 'or_filter with one filter', input: { access_log: [{ name: 'envoy.access_loggers.stdout', filter: { or_filter: { filters: [{ response_flag_filter: {} }] } } }] }, errorContains: `${P}.access_log[0].filter.or_filter.filters: needs at least 2 items` },
+  { name: 'unknown response flag warns', input: { access_log: [{ name: 'envoy.access_loggers.stdout', filter: { response_flag_filter: { flags: ['XX'] } } }] }, expect: () => undefined, warningContains: `${P}.access_log[0].filter.response_flag_filter.flags[0]: "XX" is not a response flag Pilotfish sets` },
+  { name: 'other access log filters not supported yet', input: { access_log: [{ name: 'envoy.access_loggers.stdout', filter: { header_filter: { header: { name: 'x', present_match: true } } } }] }, errorContains: `${P}.access_log[0].filter.header_filter: header_filter is not supported yet` },
   { name: 'other access loggers not supported yet', input: { access_log: [{ name: 'envoy.access_loggers.open_telemetry', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig' } }] }, errorContains: `${P}.access_log[0].typed_config.@type: access logger envoy.access_loggers.open_telemetry (type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig) is not supported yet` },
   { name: 'two log formats at once', input: { access_log: [{ name: 'a', typed_config: { '@type': STDOUT_TYPE, log_format: { text_format: 'x', json_format: { a: 'b' } } } }] }, errorContains: `${P}.access_log[0].typed_config.log_format.json_format: only one of text_format, json_format, text_format_source may be set` },
 ];

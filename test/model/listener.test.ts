@@ -1,6 +1,7 @@
 // Tests compileListener: addresses, filter chains and matches, listener filters, downstream TLS, tcp_proxy, access logs.
 import assert from 'node:assert/strict';
 import { compileListener } from '../../src/model/compile-bootstrap.ts';
+import { predicateMatches } from '../../src/model/listener.ts';
 import type { ListenerConfig, TcpProxyConfig } from '../../src/model/types.ts';
 import {
   CA_PEM,
@@ -116,6 +117,26 @@ const cases: readonly Case<Json, ListenerConfig>[] = [
     }),
     expect: (l) => assert.deepEqual(l.listenerFilters, ['envoy.filters.listener.http_inspector', 'envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']),
   },
+  {
+    name: 'listener filter filter_disabled (Istio: or_match of destination_port_range) compiles to a predicate',
+    input: listener(hcm(), {
+      listener_filters: [
+        { name: 'envoy.filters.listener.tls_inspector', filter_disabled: { or_match: { rules: [{ destination_port_range: { start: 3306, end: 3307 } }, { not_match: { any_match: true } }] } } },
+        { name: 'envoy.filters.listener.http_inspector', filter_disabled: { and_match: { rules: [{ destination_port_range: { start: 1, end: 100 } }, { destination_port_range: { start: 50, end: 60 } }] } } },
+      ],
+    }),
+    expect: (l) => {
+      const tls = l.listenerFilterDisabled?.['envoy.filters.listener.tls_inspector'];
+      const http = l.listenerFilterDisabled?.['envoy.filters.listener.http_inspector'];
+      assert.ok(tls && http);
+      const table: [typeof tls, number, boolean][] = [[tls, 3306, true], [tls, 3307, false], [tls, 3305, false], [http, 55, true], [http, 60, false], [http, 10, false]];
+      for (const [p, port, want] of table) assert.equal(predicateMatches(p, port), want, `port ${port}`);
+    },
+  },
+  { name: 'filter_disabled with an empty port range', input: listener(hcm(), { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', filter_disabled: { destination_port_range: { start: 80, end: 80 } } }] }), errorContains: 'listener_filters[0].filter_disabled.destination_port_range.end: must be greater than start (80)' },
+  { name: 'filter_disabled or_match with one rule', input: listener(hcm(), { listener_filters: [{ name: 'envoy.filters.listener.http_inspector', filter_disabled: { or_match: { rules: [{ any_match: true }] } } }] }), errorContains: 'filter_disabled.or_match.rules: needs at least 2 items' },
+  { name: 'filter_disabled without a rule', input: listener(hcm(), { listener_filters: [{ name: 'envoy.filters.listener.http_inspector', filter_disabled: {} }] }), errorContains: 'filter_disabled: one of or_match, and_match, not_match, any_match, destination_port_range is required' },
+  { name: 'filter_disabled on original_dst', input: listener(hcm(), { listener_filters: [{ name: 'envoy.filters.listener.original_dst', filter_disabled: { any_match: true } }] }), errorContains: 'listener_filters[0].filter_disabled: is not supported for original_dst' },
   { name: 'unknown listener filter', input: listener(hcm(), { listener_filters: [{ name: 'envoy.filters.listener.proxy_protocol' }] }), errorContains: 'listener_filters[0]: unsupported listener filter envoy.filters.listener.proxy_protocol' },
   {
     name: 'default_filter_chain',

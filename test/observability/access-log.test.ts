@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { closeAccessLogs, createAccessLoggers, createLogger, flushAccessLogs, pinoLevel } from '../../src/observability/access-log.ts';
+import { accessLogFilterAccepts, closeAccessLogs, createAccessLoggers, createLogger, flushAccessLogs, pinoLevel } from '../../src/observability/access-log.ts';
+import type { AccessLogFilter } from '../../src/model/types.ts';
 import type { AccessLogEntry } from '../../src/observability/types.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilotfish-al-'));
@@ -89,4 +90,38 @@ test('Envoy log levels map to pino levels', () => {
   assert.equal(pinoLevel('warning'), 'warn');
   assert.equal(pinoLevel('loud'), null);
   assert.equal(createLogger('debug').level, 'debug');
+});
+
+test('access log filters: only accepted entries are written', async () => {
+  const e = (responseCode: number, responseFlags: string, durationMs: number): AccessLogEntry => ({ ...entry(responseCode), responseCode, responseFlags, durationMs });
+  const nr: AccessLogFilter = { kind: 'response_flag', flags: ['NR'] };
+  const anyFlag: AccessLogFilter = { kind: 'response_flag', flags: [] };
+  const errors: AccessLogFilter = { kind: 'status_code', op: 'GE', value: 500 };
+  const slow: AccessLogFilter = { kind: 'duration', op: 'GE', value: 1000 };
+  const table: [AccessLogFilter, AccessLogEntry, boolean][] = [
+    [nr, e(404, 'NR', 1), true],
+    [nr, e(503, 'UF,URX', 1), false],
+    [nr, e(200, '-', 1), false],
+    [anyFlag, e(503, 'UF,URX', 1), true],
+    [anyFlag, e(200, '-', 1), false],
+    [errors, e(503, '-', 1), true],
+    [errors, e(499, '-', 1), false],
+    [{ kind: 'status_code', op: 'EQ', value: 0 }, e(0, 'UF', 1), true],
+    [{ kind: 'status_code', op: 'LE', value: 299 }, e(300, '-', 1), false],
+    [slow, e(200, '-', 1500), true],
+    [{ kind: 'or', filters: [errors, slow] }, e(200, '-', 10), false],
+    [{ kind: 'or', filters: [errors, slow] }, e(200, '-', 1000), true],
+    [{ kind: 'and', filters: [anyFlag, errors] }, e(503, 'UO', 1), true],
+    [{ kind: 'and', filters: [anyFlag, errors] }, e(503, '-', 1), false],
+  ];
+  for (const [f, entryValue, want] of table) assert.equal(accessLogFilterAccepts(f, entryValue), want, `${JSON.stringify(f)} on ${entryValue.responseCode} ${entryValue.responseFlags} ${entryValue.durationMs}ms`);
+
+  const file = path.join(dir, 'filtered.log');
+  const [logger] = createAccessLoggers([{ sink: 'file', path: file, textFormat: '%RESPONSE_CODE% %RESPONSE_FLAGS%\n', jsonFormat: null, filter: nr }]);
+  logger.log(e(200, '-', 1));
+  logger.log(e(404, 'NR', 1));
+  logger.log(e(503, 'UF', 1));
+  await logger.flush();
+  await flushAccessLogs();
+  assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean), ['404 NR']);
 });

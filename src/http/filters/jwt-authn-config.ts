@@ -210,15 +210,18 @@ function compileProvider(name: string, p: Msg): JwtProviderConfig | null {
 
 const REQUIRES = ['provider_name', 'provider_and_audiences', 'requires_any', 'requires_all', 'allow_missing_or_failed', 'allow_missing'] as const;
 
-function knownProvider(m: Msg, field: string, name: string, providers: ReadonlyMap<string, JwtProviderConfig>): boolean {
+/** Providers by name as declared; null for one whose own config has errors (already reported, so not "not configured"). */
+type DeclaredProviders = ReadonlyMap<string, JwtProviderConfig | null>;
+
+function knownProvider(m: Msg, field: string, name: string, providers: DeclaredProviders): boolean {
   if (name === '') return false;
-  if (providers.has(name)) return true;
+  if (providers.has(name)) return providers.get(name) !== null;
   const known = [...providers.keys()].map((n) => JSON.stringify(n)).join(', ') || 'none';
   m.error(field, `provider ${JSON.stringify(name)} is not configured (providers: ${known})`);
   return false;
 }
 
-function compileRequirement(m: Msg, providers: ReadonlyMap<string, JwtProviderConfig>): JwtRequirement | null {
+function compileRequirement(m: Msg, providers: DeclaredProviders): JwtRequirement | null {
   const which = m.oneOf(REQUIRES, false);
   switch (which) {
     case null: return { kind: 'allow_all' };
@@ -259,18 +262,19 @@ function compileRequirement(m: Msg, providers: ReadonlyMap<string, JwtProviderCo
 
 function compileFilter(m: Msg): JwtAuthnConfig | null {
   const before = m.ctx.errors.length;
-  const providers = new Map<string, JwtProviderConfig>();
+  const declared = new Map<string, JwtProviderConfig | null>();
   const base = m.at('providers');
   for (const [name, value] of Object.entries(m.map('providers'))) {
     const p = Msg.open(m.ctx, `${base}.${name}`, value, PROVIDER);
-    const c = p === null ? null : compileProvider(name, p);
-    if (c !== null) providers.set(name, c);
+    declared.set(name, p === null ? null : compileProvider(name, p));
   }
+  const providers = new Map<string, JwtProviderConfig>();
+  for (const [name, c] of declared) if (c !== null) providers.set(name, c);
   const requirementMap = new Map<string, JwtRequirement>();
   const mapBase = m.at('requirement_map');
   for (const [name, value] of Object.entries(m.map('requirement_map'))) {
     const r = Msg.open(m.ctx, `${mapBase}.${name}`, value, REQUIREMENT);
-    const c = r === null ? null : compileRequirement(r, providers);
+    const c = r === null ? null : compileRequirement(r, declared);
     if (c !== null) requirementMap.set(name, c);
   }
   const rules: JwtRule[] = [];
@@ -280,7 +284,7 @@ function compileFilter(m: Msg): JwtAuthnConfig | null {
     let requirement: JwtRequirement | null = { kind: 'allow_all' };
     if (which === 'requires') {
       const q = r.msg('requires', REQUIREMENT);
-      requirement = q === null ? null : compileRequirement(q, providers);
+      requirement = q === null ? null : compileRequirement(q, declared);
     } else if (which === 'requirement_name') {
       const name = r.requiredStr('requirement_name');
       requirement = requirementMap.get(name) ?? null;

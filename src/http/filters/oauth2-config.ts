@@ -126,10 +126,8 @@ function compileSecret(parent: Msg, name: string): SecretRef | null {
   if (s === null) { parent.error(name, 'is required'); return null; }
   const secretName = s.requiredStr('name');
   const cs = s.msg('sds_config', CONFIG_SOURCE);
-  if (cs === null) {
-    s.error('sds_config', 'is required: the OAuth2 filter reads generic secrets from file-based SDS (sds_config.path_config_source.path)');
-    return null;
-  }
+  // No sds_config: Envoy's static secret, a generic_secret in the bootstrap's static_resources.secrets.
+  if (cs === null) return secretName === '' ? null : { name: secretName, path: null };
   const pcs = cs.msg('path_config_source', PATH_CONFIG_SOURCE);
   const path = pcs !== null ? pcs.requiredStr('path') : cs.str('path');
   if (pcs === null && !cs.has('path')) {
@@ -184,10 +182,15 @@ function compilePathMatcher(m: Msg, name: string): StringMatcher | null {
 function compileHttpUri(m: Msg, name: string): HttpUri | null {
   const u = m.msg(name, HTTP_URI);
   if (u === null) { m.error(name, 'is required'); return null; }
-  const uri = u.requiredStr('uri');
+  let uri = u.requiredStr('uri');
   const cluster = u.requiredStr('cluster');
   if (!u.has('timeout')) u.error('timeout', 'is required');
   const timeoutMs = u.durationMs('timeout', 0);
+  // Envoy takes host and path from a URI without a scheme (its docs' `uri: oauth.com/token`); the cluster decides TLS.
+  if (uri !== '' && !uri.includes('://') && /^[A-Za-z0-9.-]+(:\d+)?(\/|$)/.test(uri)) {
+    u.ctx.warn(u.at('uri'), `${JSON.stringify(uri)} has no scheme: taken as https://${uri} (the cluster's transport_socket decides TLS)`);
+    uri = `https://${uri}`;
+  }
   if (uri !== '') {
     let url: URL | null = null;
     try { url = new URL(uri); } catch { /* reported below */ }

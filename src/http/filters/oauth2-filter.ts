@@ -7,7 +7,8 @@ import type { Counter } from '../../observability/types.ts';
 import { matchHeader, matchString } from '../../matching/string-matcher.ts';
 import { parseCookies, setCookie, setCookieHeader } from '../../policy/oauth2/cookies.ts';
 import { formatUri, pathOnly, queryParams, sameOriginPath, sessionHost } from '../../policy/oauth2/redirects.ts';
-import { FileSecret } from '../../policy/oauth2/secret-file.ts';
+import { type GenericSecretSource, genericSecretSource } from '../../policy/oauth2/secret-file.ts';
+import { processSecretStore } from '../../secrets/process-secrets.ts';
 import {
   checkCsrfToken, codeChallenge, decodeState, decryptValue, encodeState, encryptValue, jwtExpiry, newCodeVerifier, newCsrfToken,
 } from '../../policy/oauth2/session-crypto.ts';
@@ -81,8 +82,8 @@ export class OAuth2Flow {
   readonly #fetch: ClusterFetch;
   readonly #stats: OAuth2Stats;
   readonly #log: Logger;
-  readonly #tokenSecret: FileSecret;
-  readonly #hmacSecret: FileSecret;
+  readonly #tokenSecret: GenericSecretSource;
+  readonly #hmacSecret: GenericSecretSource;
   readonly #refreshes = new Map<string, SharedRefresh>();
 
   constructor(s: OAuth2Settings, fetch: ClusterFetch, stats: OAuth2Stats, log: Logger) {
@@ -91,8 +92,8 @@ export class OAuth2Flow {
     this.#stats = stats;
     this.#log = log;
     const onError = (message: string): void => { log.error({ reason: message }, `oauth2: ${message}`); };
-    this.#tokenSecret = new FileSecret(s.tokenSecret, onError);
-    this.#hmacSecret = new FileSecret(s.hmacSecret, onError);
+    this.#tokenSecret = genericSecretSource(s.tokenSecret, processSecretStore(), onError);
+    this.#hmacSecret = genericSecretSource(s.hmacSecret, processSecretStore(), onError);
   }
 
   /** Refuses with 401 "OAuth flow failed." and a log line naming the reason (nothing reaches the backend). */

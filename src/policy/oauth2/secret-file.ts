@@ -1,11 +1,51 @@
 // Generic secrets (token_secret, hmac_secret) from Envoy's file-based SDS: a Secret resource file named by sds_config.path_config_source.
 import fs from 'node:fs';
 import { parseConfigText } from '../../model/parse-config-text.ts';
+import type { SecretStore } from '../../secrets/secret-store.ts';
 
-/** A compiled SdsSecretConfig: the secret's name and the SDS file that holds it. */
+/**
+ * A compiled SdsSecretConfig: the secret's name and the SDS file that holds it, or `path: null` for a static secret
+ * (no sds_config: a generic_secret in static_resources.secrets, read from the process's SecretStore).
+ */
 export interface SecretRef {
   readonly name: string;
-  readonly path: string;
+  readonly path: string | null;
+}
+
+/** Where the OAuth2 filter reads one of its secrets: `value()` is null while unavailable, `error` says why. */
+export interface GenericSecretSource {
+  readonly ref: SecretRef;
+  readonly error: string | null;
+  value(): string | null;
+}
+
+/** A generic secret from static_resources.secrets (the store is filled from the bootstrap on every apply). */
+export class StoreSecret implements GenericSecretSource {
+  readonly ref: SecretRef;
+  readonly #store: SecretStore;
+  #error: string | null = null;
+  readonly #onError: (message: string) => void;
+
+  constructor(ref: SecretRef, store: SecretStore, onError: (message: string) => void) {
+    this.ref = ref;
+    this.#store = store;
+    this.#onError = onError;
+  }
+
+  get error(): string | null { return this.#error; }
+
+  value(): string | null {
+    const v = this.#store.get(this.ref.name)?.genericSecret ?? null;
+    const error = v === null || v === '' ? `static secret "${this.ref.name}": static_resources.secrets has no generic_secret of that name` : null;
+    if (error !== null && error !== this.#error) this.#onError(error);
+    this.#error = error;
+    return error === null ? v : null;
+  }
+}
+
+/** The source for a compiled SecretRef: its SDS file, or the process's SecretStore for a static secret. */
+export function genericSecretSource(ref: SecretRef, store: SecretStore, onError: (message: string) => void): GenericSecretSource {
+  return ref.path === null ? new StoreSecret(ref, store, onError) : new FileSecret({ name: ref.name, path: ref.path }, onError);
 }
 
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -58,8 +98,8 @@ const RECHECK_MS = 2000;
  * One secret read from its SDS file: loaded at creation, re-read (asynchronously, off the request path) when the file
  * changed. `value()` is null while the secret is unavailable; `error` says why.
  */
-export class FileSecret {
-  readonly ref: SecretRef;
+export class FileSecret implements GenericSecretSource {
+  readonly ref: SecretRef & { readonly path: string };
   #value: string | null = null;
   #error: string | null = null;
   #mtimeMs = -1;
@@ -67,7 +107,7 @@ export class FileSecret {
   #checking = false;
   readonly #onError: (message: string) => void;
 
-  constructor(ref: SecretRef, onError: (message: string) => void) {
+  constructor(ref: SecretRef & { readonly path: string }, onError: (message: string) => void) {
     this.ref = ref;
     this.#onError = onError;
     this.#loadSync();
