@@ -255,6 +255,14 @@ describe('filter configs', () => {
     assert.match(validateHttpFilterConfig(RBAC_TYPE, {}).warnings[0].message, /neither rules nor shadow_rules/);
   });
 
+  test('a metadata matcher on a namespace no Pilotfish filter fills (Istio\'s istio_authn) is accepted with a warning saying it never matches', () => {
+    const policy = (filter: string) => ({ rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ metadata: { filter, path: [{ key: 'request.auth.principal' }], value: { string_match: { exact: 'iss/sub' } } } }] } } } });
+    const istio = validateHttpFilterConfig(RBAC_TYPE, policy('istio_authn'));
+    assert.deepEqual(istio.errors, []);
+    assert.ok(istio.warnings.some((w) => /never matches/.test(w.message) && /istio_authn/.test(w.message)), JSON.stringify(istio.warnings));
+    assert.deepEqual(validateHttpFilterConfig(RBAC_TYPE, policy('envoy.filters.http.jwt_authn')).warnings, []);
+  });
+
   test('RBACPerRoute: without rbac the filter is off on the route; with rbac its rules replace the filter\'s', () => {
     assert.equal(config({ '@type': PER_ROUTE_TYPE }, true), RBAC_DISABLED);
     const c = config({ '@type': PER_ROUTE_TYPE, rbac: { rules: { action: 'DENY' } } }, true);

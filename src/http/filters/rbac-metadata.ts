@@ -90,12 +90,18 @@ function compileValueMatcher(m: Msg): ValueMatcher | null {
   }
 }
 
+/** Dynamic-metadata namespaces some Pilotfish filter sets (jwt_authn payloads, RBAC results). */
+const FILLED_NAMESPACES: ReadonlySet<string> = new Set(['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac', 'envoy.common']);
+
 /** MetadataMatcher in `parent.<name>`; null after reporting errors. */
 export function compileMetadataMatcher(parent: Msg, name: string): MetadataMatcher | null {
   const m = parent.msg(name, METADATA_MATCHER);
   if (m === null) return null;
   const before = m.ctx.errors.length;
   const filter = m.requiredStr('filter');
+  if (!FILLED_NAMESPACES.has(filter) && filter !== '') {
+    m.ctx.warn(m.at('filter'), `no filter in Pilotfish sets dynamic metadata under "${filter}", so this matcher never matches (namespaces that are set: ${[...FILLED_NAMESPACES].join(', ')}); for JWT claims use envoy.filters.http.jwt_authn with payload_in_metadata`);
+  }
   const path: string[] = [];
   const segments = m.msgList('path', PATH_SEGMENT);
   if (segments.length === 0) m.error('path', 'must have at least one item ({key: ...})');
