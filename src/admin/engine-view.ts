@@ -9,7 +9,6 @@ export interface EngineViewOptions {
   readonly state: () => ServerState;
   readonly serverInfo: () => ServerInfo;
   readonly lastUpdated: () => number | null;
-  readonly drainTimeMs: number;
   /** Called by POST /quitquitquit. */
   readonly onQuit: () => void;
   readonly logger: Logger;

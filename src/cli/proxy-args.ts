@@ -1,5 +1,6 @@
 // Parses `pilotfish proxy` flags (Envoy's command line) into ProxyOptions; a bad flag yields one error line.
 import { pinoLevel } from '../observability/access-log.ts';
+import { flagLines, scanFlags, type FlagSpec } from './flags.ts';
 
 export interface ProxyOptions {
   readonly configPath: string | null;
@@ -29,9 +30,7 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-interface Flag {
-  readonly names: readonly string[];
-  readonly arg: string | null;
+interface Flag extends FlagSpec {
   readonly help: string;
   readonly apply: (o: Mutable<ProxyOptions>, v: string) => string | null;
 }
@@ -89,37 +88,20 @@ export type ParseResult = { ok: true; options: ProxyOptions } | { ok: false; err
 /** Parses `--flag value`, `--flag=value` and short `-c value`. */
 export function parseProxyArgs(argv: readonly string[]): ParseResult {
   const o: Mutable<ProxyOptions> = { ...DEFAULT_PROXY_OPTIONS };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const flag = FLAGS.find((f) => f.names.includes(name));
-    if (!flag) return { ok: false, error: a.startsWith('-') ? `unknown flag ${name}` : `unexpected argument "${a}"` };
-    let value = '';
-    if (flag.arg !== null) {
-      if (eq > 0) value = a.slice(eq + 1);
-      else if (i + 1 < argv.length) value = argv[++i];
-      else return { ok: false, error: `${name} requires a value (${flag.arg})` };
-    } else if (eq > 0) {
-      return { ok: false, error: `${name} takes no value` };
-    }
-    const err = flag.apply(o, value);
-    if (err) return { ok: false, error: err };
-  }
+  const err = scanFlags(argv, FLAGS, (flag, value) => flag.apply(o, value));
+  if (err) return { ok: false, error: err };
   if (!o.help && !o.configPath && !o.configYaml) return { ok: false, error: 'one of --config-path or --config-yaml is required' };
   return { ok: true, options: o };
 }
 
 export function proxyHelp(): string {
-  const rows = FLAGS.map((f) => [`${f.names.join(', ')}${f.arg ? ` ${f.arg}` : ''}`, f.help] as const);
-  const w = Math.max(...rows.map((r) => r[0].length));
   return [
     'Usage: pilotfish proxy -c FILE [flags]',
     '',
     'Runs the sidecar proxy from an Envoy v3 bootstrap (Envoy-compatible flags).',
     '',
     'Flags:',
-    ...rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`),
+    ...flagLines(FLAGS.map((f) => [`${f.names.join(', ')}${f.arg ? ` ${f.arg}` : ''}`, f.help])),
     '',
   ].join('\n');
 }

@@ -122,7 +122,7 @@ async function serveInProcess(o: ProxyOptions, cfg: ServeConfig, logger: Logger,
   const engine = createEngine({ stats, logger });
   const quit = quitTrigger();
   const view = createEngineView(engine, {
-    state: () => state, serverInfo: () => info, lastUpdated: () => lastUpdated, drainTimeMs, logger,
+    state: () => state, serverInfo: () => info, lastUpdated: () => lastUpdated, logger,
     onQuit: () => quit.fire('quitquitquit'),
     ...(xds ? { xdsDump: () => (source ? xds.xdsConfigDump(source.dump()) : null) } : {}),
   });

@@ -1,5 +1,6 @@
 // `pilotfish inject`: adds the sidecar to the workloads of YAML manifests (files or stdin), like istioctl kube-inject.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { hostPortError, scanFlags, type FlagSpec } from '../cli/flags.ts';
 import { packageVersion } from '../cli/version.ts';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_XDS_ADDRESS } from './names.ts';
 import { InjectError } from './pod-settings.ts';
@@ -33,7 +34,17 @@ export interface InjectArgs {
   readonly help: boolean;
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
+const FLAGS: readonly FlagSpec[] = [
+  { names: ['-f', '--filename'], arg: 'FILE' },
+  { names: ['-o', '--output'], arg: 'FILE' },
+  { names: ['--image'], arg: 'IMAGE' },
+  { names: ['--image-pull-policy'], arg: 'P' },
+  { names: ['--xds-address'], arg: 'H:P' },
+  { names: ['--ca-address'], arg: 'H:P' },
+  { names: ['--native-sidecar'], arg: 'B' },
+  { names: ['--token-audience'], arg: 'AUD' },
+  { names: ['-h', '--help'], arg: null },
+];
 
 export function parseInjectArgs(argv: readonly string[]): { ok: true; args: InjectArgs } | { ok: false; error: string } {
   const files: string[] = [];
@@ -45,53 +56,34 @@ export function parseInjectArgs(argv: readonly string[]): { ok: true; args: Inje
   let caAddress: string | undefined;
   let native = true;
   let audience = DEFAULT_TOKEN_AUDIENCE;
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value: string | undefined;
-    const eq = flag.startsWith('--') ? flag.indexOf('=') : -1;
-    if (eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const take = (): string => {
-      if (value !== undefined) return value;
-      const v = argv[i + 1];
-      if (v === undefined || v === '') throw new Error(`${flag} needs a value`);
-      i += 1;
-      return v;
-    };
-    try {
-      switch (flag) {
-        case '-f': case '--filename': files.push(take()); break;
-        case '-o': case '--output': output = take(); break;
-        case '--image': image = take(); break;
-        case '--image-pull-policy': {
-          const v = take();
-          if (v !== 'Always' && v !== 'IfNotPresent' && v !== 'Never') return { ok: false, error: '--image-pull-policy must be Always, IfNotPresent or Never' };
-          pullPolicy = v;
-          break;
-        }
-        case '--xds-address': case '--ca-address': {
-          const v = take();
-          if (!HOST_PORT.test(v)) return { ok: false, error: `${flag} expects host:port, got "${v}"` };
-          if (flag === '--xds-address') xdsAddress = v;
-          else caAddress = v;
-          break;
-        }
-        case '--native-sidecar': {
-          const v = value ?? (argv[i + 1] === 'true' || argv[i + 1] === 'false' ? take() : 'true');
-          if (v !== 'true' && v !== 'false') return { ok: false, error: '--native-sidecar must be true or false' };
-          native = v === 'true';
-          break;
-        }
-        case '--token-audience': audience = take(); break;
-        case '-h': case '--help': help = true; break;
-        default: return { ok: false, error: `unknown flag "${argv[i]}"` };
+  const err = scanFlags(argv, FLAGS, (flag, v, name) => {
+    if (flag.arg !== null && v === '') return `${name} requires a value (${flag.arg})`;
+    switch (flag.names.at(-1)) {
+      case '--filename': files.push(v); break;
+      case '--output': output = v; break;
+      case '--image': image = v; break;
+      case '--image-pull-policy':
+        if (v !== 'Always' && v !== 'IfNotPresent' && v !== 'Never') return '--image-pull-policy must be Always, IfNotPresent or Never';
+        pullPolicy = v;
+        break;
+      case '--xds-address': case '--ca-address': {
+        // The sidecar's own check (PILOTFISH_XDS_ADDRESS / PILOTFISH_CA_ADDR): what is accepted here starts there.
+        const e = hostPortError(name, v);
+        if (e) return e;
+        if (name === '--xds-address') xdsAddress = v;
+        else caAddress = v;
+        break;
       }
-    } catch (err) {
-      return { ok: false, error: (err as Error).message };
+      case '--native-sidecar':
+        if (v !== 'true' && v !== 'false') return '--native-sidecar must be true or false';
+        native = v === 'true';
+        break;
+      case '--token-audience': audience = v; break;
+      default: help = true;
     }
-  }
+    return null;
+  });
+  if (err) return { ok: false, error: err };
   if (!help && files.length === 0) return { ok: false, error: 'at least one -f FILE (or -f - for stdin) is required' };
   const options: InjectOptions = {
     image, xdsAddress, nativeSidecar: native, tokenAudience: audience, version: packageVersion(),

@@ -1,5 +1,5 @@
 // Reads and validates a pod's injection annotations (opt-out, traffic include/exclude lists, proxy resources, lifecycle mode).
-import { isIP } from 'node:net';
+import { parseCidr, parsePortList } from '../interception/addresses.ts';
 import { ANNOTATIONS } from './names.ts';
 import type { InjectOptions, PodSettings } from './templates.ts';
 
@@ -7,15 +7,13 @@ export class InjectError extends Error {}
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
+/** The same parser `pilotfish iptables` runs on these values, so a pod the injector accepts is one its init container accepts. */
 function ports(anns: Record<string, string>, key: string): number[] {
   const v = anns[key];
   if (v === undefined || v.trim() === '') return [];
-  return v.split(',').map((x) => {
-    const t = x.trim();
-    const n = Number(t);
-    if (!/^\d+$/.test(t) || n < 1 || n > 65535) throw new InjectError(`annotation ${key}: "${t}" is not a port (1-65535)`);
-    return n;
-  });
+  const r = parsePortList(`annotation ${key}`, v);
+  if (typeof r === 'string') throw new InjectError(r);
+  return r;
 }
 
 /** '*' or a port list, as istio-iptables' -b takes it. */
@@ -28,14 +26,8 @@ function portsOrStar(anns: Record<string, string>, key: string): string {
 function cidrs(anns: Record<string, string>, key: string): string[] {
   const v = anns[key];
   if (v === undefined || v.trim() === '') return [];
-  return v.split(',').map((x) => {
-    const t = x.trim();
-    const [ip, bits, extra] = t.split('/');
-    const family = isIP(ip ?? '');
-    const max = family === 6 ? 128 : 32;
-    if (family === 0 || extra !== undefined || (bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > max))) {
-      throw new InjectError(`annotation ${key}: "${t}" is not an IP range (CIDR like 10.0.0.0/8)`);
-    }
+  return v.split(',').map((x) => x.trim()).filter((t) => t !== '').map((t) => {
+    if (parseCidr(t) === null) throw new InjectError(`annotation ${key}: "${t}" is not an IP range (CIDR like 10.0.0.0/8)`);
     return t;
   });
 }

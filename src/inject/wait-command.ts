@@ -1,6 +1,7 @@
 // `pilotfish wait`: the proxy container's lifecycle hooks — wait until the sidecar is ready (postStart), or drain and wait for the app to stop (preStop).
 import http from 'node:http';
 import net from 'node:net';
+import { scanFlags, type FlagSpec } from '../cli/flags.ts';
 
 export const WAIT_USAGE = `Usage: pilotfish wait --url URL [--timeout 60s]
        pilotfish wait [--drain URL] [--ports-closed PORT,...] [--timeout 25s]
@@ -40,17 +41,24 @@ function durationMs(v: string): number | null {
   return s > 0 ? s * 1000 : null;
 }
 
+const FLAGS: readonly FlagSpec[] = [
+  { names: ['--url'], arg: 'URL' },
+  { names: ['--drain'], arg: 'URL' },
+  { names: ['--ports-closed'], arg: 'LIST' },
+  { names: ['--host'], arg: 'HOST' },
+  { names: ['--timeout'], arg: 'DUR' },
+  { names: ['--interval'], arg: 'DUR' },
+  { names: ['-h', '--help'], arg: null },
+];
+
 function parse(argv: readonly string[]): WaitArgs | string | 'help' {
   const a: WaitArgs = { ports: [], host: '127.0.0.1', timeoutMs: 60_000, intervalMs: 1000 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '-h' || flag === '--help') return 'help';
-    const v = argv[++i];
-    if (v === undefined) return `${flag} needs a value`;
-    switch (flag) {
+  let help = false;
+  const err = scanFlags(argv, FLAGS, (flag, v, name) => {
+    switch (name) {
       case '--url': case '--drain':
-        if (!/^http:\/\//.test(v)) return `${flag} expects an http:// URL, got "${v}"`;
-        if (flag === '--url') a.url = v;
+        if (!/^http:\/\//.test(v)) return `${name} expects an http:// URL, got "${v}"`;
+        if (name === '--url') a.url = v;
         else a.drain = v;
         break;
       case '--ports-closed':
@@ -63,14 +71,17 @@ function parse(argv: readonly string[]): WaitArgs | string | 'help' {
       case '--host': a.host = v; break;
       case '--timeout': case '--interval': {
         const ms = durationMs(v);
-        if (ms === null) return `${flag} expects a duration like 60s, 2m or 500ms, got "${v}"`;
-        if (flag === '--timeout') a.timeoutMs = ms;
+        if (ms === null) return `${name} expects a duration like 60s, 2m or 500ms, got "${v}"`;
+        if (name === '--timeout') a.timeoutMs = ms;
         else a.intervalMs = ms;
         break;
       }
-      default: return `unknown flag "${flag}"`;
+      default: help = true;
     }
-  }
+    return null;
+  });
+  if (help) return 'help';
+  if (err) return err;
   if (a.url && (a.drain || a.ports.length > 0)) return '--url cannot be combined with --drain / --ports-closed';
   if (!a.url && !a.drain && a.ports.length === 0) return 'give --url, or --drain and/or --ports-closed';
   return a;

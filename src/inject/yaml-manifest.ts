@@ -1,5 +1,5 @@
 // Injects a multi-document YAML manifest: the same JSON Patch applied to each document's YAML tree, so comments and key order survive.
-import { Composer, CST, isMap, isSeq, Parser, type Document, type Node } from 'yaml';
+import { Composer, CST, isAlias, isMap, isSeq, Parser, type Document, type Node } from 'yaml';
 import { parsePointer } from './json-patch.ts';
 import type { PatchOp } from './pod-patch.ts';
 import { InjectError } from './pod-settings.ts';
@@ -11,13 +11,15 @@ export interface ManifestResult {
   readonly pods: PodReport[];
 }
 
-function applyToYaml(doc: Document, ops: readonly PatchOp[]): void {
+function applyToYaml(doc: Document, ops: readonly PatchOp[], where: string): void {
   for (const op of ops) {
     const segs = parsePointer(op.path);
     const key = segs.pop()!;
     let node: unknown = doc.contents;
-    for (const s of segs) {
+    for (const [i, s] of segs.entries()) {
       node = isMap(node) ? node.get(s, true) : isSeq(node) ? node.items[Number(s)] : undefined;
+      // The patch would change the anchored node, and with it every other place that names it.
+      if (isAlias(node)) throw new InjectError(`${where}: ${segs.slice(0, i + 1).join('.')} is the YAML alias *${node.source}; expand it to inject this pod`);
       if (node === undefined) throw new Error(`internal: ${op.op} ${op.path} has no parent in the YAML tree`);
     }
     if (isSeq(node)) {
@@ -62,7 +64,12 @@ export function injectManifest(source: string, opts: InjectOptions, name = 'inpu
   const out: string[] = [];
   const pods: PodReport[] = [];
   for (const { token, doc, where } of parts) {
-    const value: unknown = doc?.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc?.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      throw new InjectError(`${where}: not usable YAML: ${(err as Error).message}`);
+    }
     if (!doc || value === null || value === undefined) {
       out.push(CST.stringify(token));
       continue;
@@ -73,7 +80,7 @@ export function injectManifest(source: string, opts: InjectOptions, name = 'inpu
       out.push(CST.stringify(token));
       continue;
     }
-    applyToYaml(doc, r.ops);
+    applyToYaml(doc, r.ops, where);
     out.push(doc.toString({ indentSeq: !compact, lineWidth: 0 }));
   }
   return { text: out.join(''), pods };

@@ -1,6 +1,7 @@
 // Parses and validates `pilotfish iptables` flags (istio-iptables' names) with PILOTFISH_* environment fallbacks.
 import { parseCidrList, parseId, parsePort, parsePortList } from './addresses.ts';
 import type { Cidr } from './addresses.ts';
+import { flagLines, scanFlags } from '../cli/flags.ts';
 
 export type IptablesMode = 'auto' | 'legacy' | 'nft';
 export type Ipv6Mode = 'auto' | 'on' | 'off';
@@ -53,11 +54,20 @@ const VALUE_FLAGS: readonly ValueFlag[] = [
   { key: 'ipv6', names: ['--ipv6'], env: 'PILOTFISH_IPV6', arg: 'auto|on|off', help: 'also install ip6tables rules: auto (default) = when the host has a global IPv6 address' },
 ];
 
-const SWITCHES: readonly (readonly [readonly string[], 'dryRun' | 'cleanup' | 'help', string])[] = [
-  [['--dry-run'], 'dryRun', 'print the iptables-restore input instead of applying it'],
-  [['--cleanup'], 'cleanup', 'remove the PILOTFISH_* chains and the jumps to them, nothing else'],
-  [['-h', '--help'], 'help', 'show this help'],
+interface Switch {
+  readonly key: 'dryRun' | 'cleanup' | 'help';
+  readonly names: readonly string[];
+  readonly arg: null;
+  readonly help: string;
+}
+
+const SWITCHES: readonly Switch[] = [
+  { key: 'dryRun', names: ['--dry-run'], arg: null, help: 'print the iptables-restore input instead of applying it' },
+  { key: 'cleanup', names: ['--cleanup'], arg: null, help: 'remove the PILOTFISH_* chains and the jumps to them, nothing else' },
+  { key: 'help', names: ['-h', '--help'], arg: null, help: 'show this help' },
 ];
+
+const ALL_FLAGS: readonly (ValueFlag | Switch)[] = [...VALUE_FLAGS, ...SWITCHES];
 
 /** Ports of the sidecar itself besides the capture ports: admin, agent, status, Prometheus. */
 export const SIDECAR_PORTS: readonly number[] = [15000, 15020, 15021, 15090];
@@ -72,24 +82,12 @@ export function parseIptablesArgs(argv: readonly string[], env: Readonly<Record<
     if (v !== undefined) raw.set(f.key, { source: f.env, value: v });
   }
   const switches = { dryRun: false, cleanup: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    const sw = SWITCHES.find(([names]) => names.includes(name));
-    if (sw) {
-      if (eq > 0) return { ok: false, error: `${name} takes no value` };
-      switches[sw[1]] = true;
-      continue;
-    }
-    const flag = VALUE_FLAGS.find((f) => f.names.includes(name));
-    if (!flag) return { ok: false, error: a.startsWith('-') ? `unknown flag ${name}` : `unexpected argument "${a}"` };
-    let value: string;
-    if (eq > 0) value = a.slice(eq + 1);
-    else if (i + 1 < argv.length) value = argv[++i];
-    else return { ok: false, error: `${name} requires a value (${flag.arg})` };
-    raw.set(flag.key, { source: name, value });
-  }
+  const err = scanFlags(argv, ALL_FLAGS, (flag, value, name) => {
+    if (flag.arg === null) switches[flag.key] = true;
+    else raw.set(flag.key, { source: name, value });
+    return null;
+  });
+  if (err) return { ok: false, error: err };
   return validate(raw, switches);
 }
 
@@ -144,9 +142,8 @@ class OptionError extends Error {}
 export function iptablesHelp(): string {
   const rows: (readonly [string, string])[] = [
     ...VALUE_FLAGS.map((f) => [`${f.names.join(', ')} ${f.arg}`, `${f.help} [${f.env}]`] as const),
-    ...SWITCHES.map(([names, , help]) => [names.join(', '), help] as const),
+    ...SWITCHES.map((f) => [f.names.join(', '), f.help] as const),
   ];
-  const w = Math.max(...rows.map((r) => r[0].length));
   return [
     'Usage: pilotfish iptables [flags]',
     '',
@@ -156,7 +153,7 @@ export function iptablesHelp(): string {
     'the rules; --cleanup removes them. Lists are comma-separated; flags win over the [ENV] fallbacks.',
     '',
     'Flags:',
-    ...rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`),
+    ...flagLines(rows),
     '',
   ].join('\n');
 }

@@ -112,11 +112,8 @@ function compileFilter(f: Msg): AccessLogFilter | null {
       const name = f.has('and_filter') ? 'and_filter' : 'or_filter';
       const m = f.msg(name, FILTER_LIST);
       if (m === null) return null;
-      const items = m.msgList('filters', ACCESS_LOG_FILTER);
-      if (items.length < 2) m.error('filters', 'needs at least 2 items');
-      const filters = items.map(compileFilter);
-      if (items.length < 2 || filters.some((x) => x === null)) return null;
-      return { kind: name === 'and_filter' ? 'and' : 'or', filters: filters as AccessLogFilter[] };
+      const filters = m.compiledList('filters', ACCESS_LOG_FILTER, 2, compileFilter);
+      return filters === null ? null : { kind: name === 'and_filter' ? 'and' : 'or', filters };
     }
     default:
       return null;

@@ -80,11 +80,8 @@ function compilePredicate(m: Msg): ListenerFilterPredicate | null {
       const name = m.has('or_match') ? 'or_match' : 'and_match';
       const set = m.msg(name, LISTENER_FILTER_PREDICATE_SET);
       if (set === null) return null;
-      const items = set.msgList('rules', LISTENER_FILTER_PREDICATE);
-      if (items.length < 2) set.error('rules', 'needs at least 2 items');
-      const rules = items.map(compilePredicate);
-      if (rules.some((r) => r === null) || items.length < 2) return null;
-      return { kind: name === 'or_match' ? 'or' : 'and', rules: rules as ListenerFilterPredicate[] };
+      const rules = set.compiledList('rules', LISTENER_FILTER_PREDICATE, 2, compilePredicate);
+      return rules === null ? null : { kind: name === 'or_match' ? 'or' : 'and', rules };
     }
     default:
       return null;

@@ -258,6 +258,17 @@ export class Msg {
     return out;
   }
 
+  /**
+   * A repeated message field with at least `min` items (the and / or sets of Envoy's matchers and filters), each
+   * compiled by `compile`; null after an error (too few items, or an item that did not compile).
+   */
+  compiledList<T>(name: string, table: MessageTable, min: number, compile: (m: Msg) => T | null): T[] | null {
+    const items = this.msgList(name, table);
+    if (items.length < min) this.error(name, `needs at least ${min} items`);
+    const out = items.map(compile);
+    return items.length < min || out.some((x) => x === null) ? null : (out as T[]);
+  }
+
   strList(name: string): string[] {
     const out: string[] = [];
     for (const item of this.list(name)) {

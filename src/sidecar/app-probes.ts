@@ -46,12 +46,35 @@ export function parseAppProbers(text: string | undefined): Map<string, Prober> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('PILOTFISH_APP_PROBERS must be a JSON object of path → probe');
   for (const [path, v] of Object.entries(raw as Record<string, unknown>)) {
     if (!PATH.test(path)) throw new Error(`PILOTFISH_APP_PROBERS: "${path}" is not /app-health/<container>/livez|readyz|startupz`);
-    const p = v as Partial<HttpProber & TcpProber> | null;
-    if (p && typeof p === 'object' && p.httpGet && validPort(p.httpGet.port)) out.set(path, p as HttpProber);
-    else if (p && typeof p === 'object' && p.tcpSocket && validPort(p.tcpSocket.port)) out.set(path, p as TcpProber);
-    else throw new Error(`PILOTFISH_APP_PROBERS: "${path}" needs httpGet.port or tcpSocket.port (1-65535)`);
+    out.set(path, checkProber(path, v));
   }
   return out;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One entry of PILOTFISH_APP_PROBERS, every field checked (it reaches node:http); throws naming the field. */
+function checkProber(path: string, p: unknown): Prober {
+  const bad = (field: string, want: string) => new Error(`PILOTFISH_APP_PROBERS: "${path}" ${field} must be ${want}`);
+  const optString = (o: Record<string, unknown>, field: string, name: string): void => {
+    if (o[field] !== undefined && typeof o[field] !== 'string') throw bad(`${name}.${field}`, 'a string');
+  };
+  if (!isRecord(p)) throw bad('', 'an object with httpGet or tcpSocket');
+  if (p.timeoutSeconds !== undefined && !(typeof p.timeoutSeconds === 'number' && p.timeoutSeconds >= 0)) throw bad('timeoutSeconds', 'a number of seconds');
+  const { httpGet, tcpSocket } = p;
+  if (isRecord(httpGet) && validPort(httpGet.port)) {
+    for (const f of ['path', 'scheme', 'host']) optString(httpGet, f, 'httpGet');
+    const hs = httpGet.httpHeaders;
+    if (hs !== undefined && !(Array.isArray(hs) && hs.every((h) => isRecord(h) && typeof h.name === 'string' && typeof h.value === 'string'))) {
+      throw bad('httpGet.httpHeaders', 'a list of {name, value} strings');
+    }
+    return p as unknown as HttpProber;
+  }
+  if (isRecord(tcpSocket) && validPort(tcpSocket.port)) {
+    optString(tcpSocket, 'host', 'tcpSocket');
+    return p as unknown as TcpProber;
+  }
+  throw new Error(`PILOTFISH_APP_PROBERS: "${path}" needs httpGet.port or tcpSocket.port (1-65535)`);
 }
 
 function probeHttp(p: HttpProber, appHost: string): Promise<{ code: number; text: string }> {
@@ -98,8 +121,9 @@ export async function startAppProbeServer(env: Record<string, string | undefined
     };
     if (!prober) return send(404, `no app probe at ${path}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'GET only\n');
-    const run = 'httpGet' in prober ? probeHttp(prober, appHost) : probeTcp(prober, appHost);
-    void run.then((r) => send(r.code, r.text));
+    // A header value node:http refuses (e.g. a line break) must fail the probe, not the process.
+    const run = new Promise<{ code: number; text: string }>((resolve) => resolve('httpGet' in prober ? probeHttp(prober, appHost) : probeTcp(prober, appHost)));
+    void run.then((r) => send(r.code, r.text), (err: Error) => send(503, `app probe failed: ${err.message}\n`));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

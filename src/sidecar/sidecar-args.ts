@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { isLoopbackAddress } from '../identity/ca-client.ts';
+import { flagLines, hostPortError, scanFlags, type FlagSpec } from '../cli/flags.ts';
 import { pinoLevel } from '../observability/access-log.ts';
 
 export interface SidecarOptions {
@@ -38,52 +39,43 @@ type Env = Readonly<Record<string, string | undefined>>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Raw = Partial<Record<string, string>>;
 
-interface Flag {
-  readonly name: string;
+interface Flag extends FlagSpec {
   readonly env: string | null;
-  readonly arg: string | null;
   readonly help: string;
 }
 
 const FLAGS: readonly Flag[] = [
-  { name: '--xds-address', env: 'PILOTFISH_XDS_ADDRESS', arg: 'HOST:PORT', help: 'the control plane\'s xDS (ADS) address (required)' },
-  { name: '--service', env: 'PILOTFISH_SERVICE', arg: 'NAME', help: 'the Service this workload serves (announces its endpoint)' },
-  { name: '--namespace', env: 'POD_NAMESPACE', arg: 'NS', help: 'the workload\'s namespace (default "default")' },
-  { name: '--service-account', env: 'SERVICE_ACCOUNT', arg: 'SA', help: 'its service account: the SPIFFE identity (default the service name)' },
-  { name: '--pod-name', env: 'POD_NAME', arg: 'NAME', help: 'pod name; the node id is <pod>.<namespace> (default the host name)' },
-  { name: '--address', env: 'INSTANCE_IP', arg: 'IP', help: 'the pod\'s address (default the first non-loopback IPv4 address)' },
-  { name: '--ports', env: 'PILOTFISH_PORTS', arg: 'NAME=PORT,...', help: 'the app\'s ports by Service port name, e.g. http=8080,grpc=9090' },
-  { name: '--interception', env: 'PILOTFISH_INTERCEPTION', arg: 'MODE', help: 'iptables (default: capture listeners on the outbound/inbound ports) or none' },
-  { name: '--outbound-port', env: null, arg: 'PORT', help: 'outbound capture port (default 15001; as pilotfish iptables -p)' },
-  { name: '--inbound-port', env: null, arg: 'PORT', help: 'inbound capture port (default 15006; as pilotfish iptables -z)' },
-  { name: '--dependencies', env: 'PILOTFISH_DEPENDENCIES', arg: 'LIST', help: 'services it calls (name, ns/name, ns/*), comma-separated (default all)' },
-  { name: '--admin-port', env: null, arg: 'PORT', help: 'admin server on 127.0.0.1 (default 15000; 0 = any free port)' },
-  { name: '--status-port', env: null, arg: 'PORT', help: 'status server (GET /healthz/ready) on all addresses (default 15021)' },
-  { name: '--ca-address', env: 'PILOTFISH_CA_ADDR', arg: 'HOST:PORT', help: 'the certificate authority (default the xDS address; "none": no identity agent)' },
-  { name: '--xds-root-cert', env: 'PILOTFISH_XDS_ROOT_CERT', arg: 'FILE', help: `PEM roots of the control plane's TLS port: ADS and the CA over TLS, the server named as in --xds-address (default ${DEFAULT_XDS_ROOT_CERT} when it exists; "none": plaintext)` },
-  { name: '--identity-token-file', env: 'PILOTFISH_TOKEN_FILE', arg: 'FILE', help: 'bearer token for the CA (default the Kubernetes service-account token)' },
-  { name: '--drain-time-s', env: null, arg: 'N', help: 'seconds to drain connections at shutdown (default 5)' },
-  { name: '--log-level', env: null, arg: 'LEVEL', help: 'trace|debug|info|warn|error|critical|off (default info)' },
-  { name: '--admin-address-path', env: null, arg: 'FILE', help: 'write "host:port" of the admin server once it listens' },
-  { name: '--help', env: null, arg: null, help: 'show this help' },
+  { names: ['--xds-address'], env: 'PILOTFISH_XDS_ADDRESS', arg: 'HOST:PORT', help: 'the control plane\'s xDS (ADS) address (required)' },
+  { names: ['--service'], env: 'PILOTFISH_SERVICE', arg: 'NAME', help: 'the Service this workload serves (announces its endpoint)' },
+  { names: ['--namespace'], env: 'POD_NAMESPACE', arg: 'NS', help: 'the workload\'s namespace (default "default")' },
+  { names: ['--service-account'], env: 'SERVICE_ACCOUNT', arg: 'SA', help: 'its service account: the SPIFFE identity (default the service name)' },
+  { names: ['--pod-name'], env: 'POD_NAME', arg: 'NAME', help: 'pod name; the node id is <pod>.<namespace> (default the host name)' },
+  { names: ['--address'], env: 'INSTANCE_IP', arg: 'IP', help: 'the pod\'s address (default the first non-loopback IPv4 address)' },
+  { names: ['--ports'], env: 'PILOTFISH_PORTS', arg: 'NAME=PORT,...', help: 'the app\'s ports by Service port name, e.g. http=8080,grpc=9090' },
+  { names: ['--interception'], env: 'PILOTFISH_INTERCEPTION', arg: 'MODE', help: 'iptables (default: capture listeners on the outbound/inbound ports) or none' },
+  { names: ['--outbound-port'], env: null, arg: 'PORT', help: 'outbound capture port (default 15001; as pilotfish iptables -p)' },
+  { names: ['--inbound-port'], env: null, arg: 'PORT', help: 'inbound capture port (default 15006; as pilotfish iptables -z)' },
+  { names: ['--dependencies'], env: 'PILOTFISH_DEPENDENCIES', arg: 'LIST', help: 'services it calls (name, ns/name, ns/*), comma-separated (default all)' },
+  { names: ['--admin-port'], env: null, arg: 'PORT', help: 'admin server on 127.0.0.1 (default 15000; 0 = any free port)' },
+  { names: ['--status-port'], env: null, arg: 'PORT', help: 'status server (GET /healthz/ready) on all addresses (default 15021)' },
+  { names: ['--ca-address'], env: 'PILOTFISH_CA_ADDR', arg: 'HOST:PORT', help: 'the certificate authority (default the xDS address; "none": no identity agent)' },
+  { names: ['--xds-root-cert'], env: 'PILOTFISH_XDS_ROOT_CERT', arg: 'FILE', help: `PEM roots of the control plane's TLS port: ADS and the CA over TLS, the server named as in --xds-address (default ${DEFAULT_XDS_ROOT_CERT} when it exists; "none": plaintext)` },
+  { names: ['--identity-token-file'], env: 'PILOTFISH_TOKEN_FILE', arg: 'FILE', help: 'bearer token for the CA (default the Kubernetes service-account token)' },
+  { names: ['--drain-time-s'], env: null, arg: 'N', help: 'seconds to drain connections at shutdown (default 5)' },
+  { names: ['--log-level'], env: null, arg: 'LEVEL', help: 'trace|debug|info|warn|error|critical|off (default info)' },
+  { names: ['--admin-address-path'], env: null, arg: 'FILE', help: 'write "host:port" of the admin server once it listens' },
+  { names: ['-h', '--help'], env: null, arg: null, help: 'show this help' },
 ];
 
 /** `warnings`: input that was accepted with a fallback (printed on stderr by the command). */
 export type SidecarParse = { ok: true; options: SidecarOptions; warnings: string[] } | { ok: false; error: string };
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function port(what: string, v: string, allowZero: boolean): number | string {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535 || (n === 0 && !allowZero)) return `${what} expects a port number${allowZero ? ' (0-65535)' : ' (1-65535)'}, got "${v}"`;
   return n;
-}
-
-function hostPort(what: string, v: string): string | null {
-  const m = HOST_PORT.exec(v);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return `${what} expects HOST:PORT, got "${v}"`;
-  return null;
 }
 
 /**
@@ -119,27 +111,19 @@ export function firstIPv4(): string | null {
 export function parseSidecarArgs(argv: readonly string[], env: Env = process.env, exists: (file: string) => boolean = existsSync): SidecarParse {
   const raw: Raw = {};
   let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const name = eq > 0 ? a.slice(0, eq) : a === '-h' ? '--help' : a;
-    const flag = FLAGS.find((f) => f.name === name);
-    if (!flag) return { ok: false, error: a.startsWith('-') ? `unknown flag ${name}` : `unexpected argument "${a}"` };
-    if (flag.arg === null) {
-      help = true;
-      continue;
-    }
-    if (eq > 0) raw[name] = a.slice(eq + 1);
-    else if (i + 1 < argv.length) raw[name] = argv[++i];
-    else return { ok: false, error: `${name} requires a value (${flag.arg})` };
-  }
+  const err = scanFlags(argv, FLAGS, (flag, value) => {
+    if (flag.arg === null) help = true;
+    else raw[flag.names[0]] = value;
+    return null;
+  });
+  if (err) return { ok: false, error: err };
   const get = (name: string): string | undefined => {
-    const f = FLAGS.find((x) => x.name === name)!;
+    const f = FLAGS.find((x) => x.names[0] === name)!;
     const v = raw[name] ?? (f.env ? env[f.env] : undefined);
     return v === '' ? undefined : v;
   };
   const src = (name: string): string => {
-    const f = FLAGS.find((x) => x.name === name)!;
+    const f = FLAGS.find((x) => x.names[0] === name)!;
     return raw[name] !== undefined || !f.env ? name : f.env;
   };
   const o: Mutable<SidecarOptions> = {
@@ -151,7 +135,7 @@ export function parseSidecarArgs(argv: readonly string[], env: Env = process.env
   if (help) return { ok: true, options: o, warnings };
   const xds = get('--xds-address');
   if (xds === undefined) return { ok: false, error: '--xds-address (or PILOTFISH_XDS_ADDRESS) is required: the control plane\'s HOST:PORT' };
-  const xdsError = hostPort(src('--xds-address'), xds);
+  const xdsError = hostPortError(src('--xds-address'), xds);
   if (xdsError) return { ok: false, error: xdsError };
   o.xdsAddress = xds;
   for (const [flag, key] of [['--service', 'service'], ['--service-account', 'serviceAccount']] as const) {
@@ -186,7 +170,7 @@ export function parseSidecarArgs(argv: readonly string[], env: Env = process.env
   }
   const ca = get('--ca-address') ?? xds;
   if (ca !== 'none') {
-    const e = hostPort(src('--ca-address'), ca);
+    const e = hostPortError(src('--ca-address'), ca);
     if (e) return { ok: false, error: e };
     o.caAddress = ca;
   }
@@ -216,8 +200,6 @@ export function parseSidecarArgs(argv: readonly string[], env: Env = process.env
 }
 
 export function sidecarHelp(): string {
-  const rows = FLAGS.map((f) => [`${f.name}${f.arg ? ` ${f.arg}` : ''}`, `${f.help}${f.env ? ` [env ${f.env}]` : ''}`] as const);
-  const w = Math.max(...rows.map((r) => r[0].length));
   return [
     'Usage: pilotfish sidecar --xds-address HOST:PORT [flags]',
     '',
@@ -225,7 +207,7 @@ export function sidecarHelp(): string {
     'certificate from the CA, serves the control plane\'s config, and answers GET /healthz/ready on the status port.',
     'With interception iptables (default), run it as the proxy user (uid 1337) after `pilotfish iptables`.',
     '',
-    ...rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`),
+    ...flagLines(FLAGS.map((f) => [`${f.names.join(', ')}${f.arg ? ` ${f.arg}` : ''}`, `${f.help}${f.env ? ` [env ${f.env}]` : ''}`])),
     '',
   ].join('\n');
 }

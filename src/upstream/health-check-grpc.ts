@@ -1,8 +1,7 @@
 // gRPC health check probe: grpc.health.v1.Health/Check over HTTP/2, passing only when the reply says SERVING with grpc-status 0.
-import http2 from 'node:http2';
 import type { ClusterConfig, GrpcHealthCheckConfig } from '../model/types.ts';
 import { H2Connection } from './health-check-http.ts';
-import { activeFailure, applyHeaderOptions, HC_USER_AGENT, networkFailure, PASS, type Prober, type ProbeResult, withDeadline } from './health-check-probes.ts';
+import { activeFailure, applyHeaderOptions, HC_USER_AGENT, PASS, type Prober, type ProbeResult } from './health-check-probes.ts';
 import type { Host } from './types.ts';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
@@ -81,9 +80,8 @@ export class GrpcProber implements Prober {
     this.#conn = new H2Connection(host, cluster, reuse);
   }
 
-  async check(timeoutMs: number): Promise<ProbeResult> {
-    let stream: http2.ClientHttp2Stream | null = null;
-    const r = await withDeadline(timeoutMs, (finish) => {
+  check(timeoutMs: number): Promise<ProbeResult> {
+    return this.#conn.probe(timeoutMs, (session, finish) => {
       const hc = this.#hc;
       const headers = applyHeaderOptions({
         ':method': 'POST',
@@ -93,8 +91,7 @@ export class GrpcProber implements Prober {
         te: 'trailers',
         'user-agent': HC_USER_AGENT,
       }, hc.initialMetadata, []);
-      const s = this.#conn.session().request(headers);
-      stream = s;
+      const s = session.request(headers);
       let status = 0;
       let grpcStatus: string | null = null;
       const chunks: Buffer[] = [];
@@ -111,12 +108,9 @@ export class GrpcProber implements Prober {
         const serving = message === null ? null : decodeServingStatus(message);
         finish(serving === SERVING ? PASS : activeFailure(serving === null ? 'malformed HealthCheckResponse' : `serving status ${serving}`));
       });
-      s.on('error', (err) => finish(networkFailure((err as NodeJS.ErrnoException).code ?? err.message)));
-      s.on('close', () => finish(networkFailure(`stream closed (code ${s.rstCode})`)));
       s.end(encodeHealthCheckRequest(hc.serviceName));
-    }, () => stream?.close(http2.constants.NGHTTP2_CANCEL));
-    this.#conn.done(!r.ok && r.network);
-    return r;
+      return s;
+    });
   }
 
   close(): void {

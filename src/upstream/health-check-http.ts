@@ -4,6 +4,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import type { ClusterConfig, HttpHealthCheckConfig } from '../model/types.ts';
 import { upstreamTlsOptions } from './upstream-tls.ts';
+import { bindOptions } from './bind-options.ts';
 import {
   activeFailure,
   applyHeaderOptions,
@@ -78,7 +79,7 @@ export class Http1Prober implements Prober {
         headers,
         agent: this.#agent ?? false,
         ...(tls ? upstreamTlsOptions(tls, this.#host, ['http/1.1']) : {}),
-        ...(this.#cluster.upstreamBindAddress ? { localAddress: this.#cluster.upstreamBindAddress } : {}),
+        ...bindOptions(this.#cluster),
       };
       req = (tls ? https : http).request(opts, (res) => {
         const body = new BodyPrefix(hc.receive.length > 0 ? hc.responseBufferSize : 0);
@@ -100,8 +101,7 @@ export class Http1Prober implements Prober {
 export function connectH2(host: Host, cluster: ClusterConfig): http2.ClientHttp2Session {
   const tls = cluster.tls;
   const hostPart = host.address.includes(':') ? `[${host.address}]` : host.address;
-  const bind = cluster.upstreamBindAddress ? { localAddress: cluster.upstreamBindAddress } : {};
-  const session = http2.connect(`${tls ? 'https' : 'http'}://${hostPart}:${host.port}`, { ...(tls ? upstreamTlsOptions(tls, host, ['h2']) : {}), ...bind });
+  const session = http2.connect(`${tls ? 'https' : 'http'}://${hostPart}:${host.port}`, { ...(tls ? upstreamTlsOptions(tls, host, ['h2']) : {}), ...bindOptions(cluster) });
   session.on('error', () => { /* reported by the stream */ });
   session.unref();
   return session;
@@ -128,9 +128,21 @@ export class H2Connection {
     return fresh;
   }
 
-  /** After a check: drop the session unless it is kept (a failed check always drops it, as Envoy resets the client). */
-  done(failed: boolean): void {
-    if (!this.#reuse || failed) this.close();
+  /**
+   * One check on a stream `open` starts on the session: a stream error or a close before `finish` is a network
+   * failure, a timeout cancels the stream; afterwards the session is dropped unless it is kept (a failed check always
+   * drops it, as Envoy resets the client).
+   */
+  async probe(timeoutMs: number, open: (session: http2.ClientHttp2Session, finish: (r: ProbeResult) => void) => http2.ClientHttp2Stream): Promise<ProbeResult> {
+    let stream: http2.ClientHttp2Stream | null = null;
+    const r = await withDeadline(timeoutMs, (finish) => {
+      const s = open(this.session(), finish);
+      stream = s;
+      s.on('error', (err) => finish(networkFailure(errorDetail(err))));
+      s.on('close', () => finish(networkFailure(`stream closed (code ${s.rstCode})`)));
+    }, () => stream?.close(http2.constants.NGHTTP2_CANCEL));
+    if (!this.#reuse || (!r.ok && r.network)) this.close();
+    return r;
   }
 
   close(): void {
@@ -151,27 +163,22 @@ export class Http2Prober implements Prober {
     this.#conn = new H2Connection(host, cluster, reuse);
   }
 
-  async check(timeoutMs: number): Promise<ProbeResult> {
-    let stream: http2.ClientHttp2Stream | null = null;
-    const r = await withDeadline(timeoutMs, (finish) => {
+  check(timeoutMs: number): Promise<ProbeResult> {
+    return this.#conn.probe(timeoutMs, (session, finish) => {
       const hc = this.#hc;
       const headers = applyHeaderOptions(
         { ':method': hc.method, ':path': hc.path, ':authority': hc.host || this.#cluster.name, 'user-agent': HC_USER_AGENT },
         hc.requestHeadersToAdd,
         hc.requestHeadersToRemove,
       );
-      const s = this.#conn.session().request(headers, { endStream: true });
-      stream = s;
+      const s = session.request(headers, { endStream: true });
       let status = 0;
       const body = new BodyPrefix(hc.receive.length > 0 ? hc.responseBufferSize : 0);
       s.on('response', (h) => { status = Number(h[':status'] ?? 0); });
       s.on('data', (c: Buffer) => body.push(c));
       s.on('end', () => finish(status === 0 ? networkFailure('stream ended without headers') : verdict(hc, status, body)));
-      s.on('error', (err) => finish(networkFailure(errorDetail(err))));
-      s.on('close', () => finish(networkFailure(`stream closed (code ${s.rstCode})`)));
-    }, () => stream?.close(http2.constants.NGHTTP2_CANCEL));
-    this.#conn.done(!r.ok && r.network);
-    return r;
+      return s;
+    });
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import type { ClusterConfig, TcpHealthCheckConfig } from '../model/types.ts';
 import { networkFailure, PASS, payloadMatches, type Prober, type ProbeResult, withDeadline } from './health-check-probes.ts';
 import type { Host } from './types.ts';
 import { upstreamTlsOptions } from './upstream-tls.ts';
+import { bindOptions } from './bind-options.ts';
 
 export class TcpProber implements Prober {
   readonly #host: Host;
@@ -70,7 +71,7 @@ export class TcpProber implements Prober {
 
   #connect(): net.Socket {
     const t = this.#cluster.tls;
-    const bind = this.#cluster.upstreamBindAddress ? { localAddress: this.#cluster.upstreamBindAddress } : {};
+    const bind = bindOptions(this.#cluster);
     const s = t ? tls.connect({ ...upstreamTlsOptions(t, this.#host), ...bind }) : net.connect({ host: this.#host.address, port: this.#host.port, ...bind });
     s.on('error', () => { /* reported by the check */ });
     s.unref();

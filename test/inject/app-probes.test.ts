@@ -108,6 +108,20 @@ describe('app-probe server (port 15020)', () => {
     await assert.rejects(startAppProbeServer({ PILOTFISH_APP_PROBERS: '{' }, { port: 0 }), /PILOTFISH_APP_PROBERS is not JSON/);
     await assert.rejects(startAppProbeServer({ PILOTFISH_APP_PROBERS: '{"/x":{}}' }, { port: 0 }), /"\/x" is not \/app-health/);
     await assert.rejects(startAppProbeServer({ PILOTFISH_APP_PROBERS: '{"/app-health/a/livez":{"exec":{}}}' }, { port: 0 }), /needs httpGet.port or tcpSocket.port/);
+    await assert.rejects(startAppProbeServer({ PILOTFISH_APP_PROBERS: '{"/app-health/a/livez":{"httpGet":{"port":80,"httpHeaders":3}}}' }, { port: 0 }), /"\/app-health\/a\/livez" httpGet.httpHeaders must be a list/);
+    await assert.rejects(startAppProbeServer({ PILOTFISH_APP_PROBERS: '{"/app-health/a/livez":{"httpGet":{"port":80,"scheme":1}}}' }, { port: 0 }), /httpGet.scheme must be a string/);
+    await assert.rejects(startAppProbeServer({ PILOTFISH_APP_PROBERS: '{"/app-health/a/livez":{"tcpSocket":{"port":80},"timeoutSeconds":"1"}}' }, { port: 0 }), /timeoutSeconds must be a number/);
+  });
+
+  it('fails a probe whose header node:http refuses (503) instead of the process', async () => {
+    const bad = await startAppProbeServer({
+      PILOTFISH_APP_PROBERS: JSON.stringify({ '/app-health/a/livez': { httpGet: { port: 1, httpHeaders: [{ name: 'x-a', value: 'a\nb' }] } } }),
+    }, { port: 0, host: '127.0.0.1' });
+    try {
+      assert.equal((await get(bad.port, '/app-health/a/livez')).status, 503);
+    } finally {
+      await bad.close();
+    }
   });
 });
 

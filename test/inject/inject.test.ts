@@ -286,10 +286,20 @@ describe('pilotfish inject: bad input', () => {
     throwsInject(() => injectManifest('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n', OPTS), /spec.containers is empty/);
   });
 
+  it('refuses a pod reached through a YAML alias, and an alias bomb, naming the document', () => {
+    const pod = '&pod {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: app, image: x}]}}';
+    throwsInject(() => injectManifest(`apiVersion: v1\nkind: List\nitems:\n- ${pod}\n- *pod\n`, OPTS, 'm.yaml'), /m\.yaml document 1: items\.1 is the YAML alias \*pod/);
+    throwsInject(() => injectManifest('x: &s {containers: [{name: app, image: x}]}\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: *s\n', OPTS), /spec is the YAML alias \*s/);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'kind: Pod', ''].join('\n');
+    throwsInject(() => injectManifest(bomb, OPTS, 'm.yaml'), /m\.yaml document 1: not usable YAML: Excessive alias count/);
+  });
+
   it('refuses bad annotation values, naming the annotation', () => {
     const p = (k: string, v: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { [k]: v } }, spec: { containers: [{ name: 'a', image: 'b' }] } });
     throwsInject(() => injectObject(p('traffic.pilotfish.io/excludeInboundPorts', '80,http'), OPTS), /excludeInboundPorts: "http" is not a port/);
     throwsInject(() => injectObject(p('traffic.pilotfish.io/excludeOutboundIPRanges', '10.0.0.0/33'), OPTS), /not an IP range/);
+    // What pilotfish iptables would refuse in the init container (a zone id) is refused here already.
+    throwsInject(() => injectObject(p('traffic.pilotfish.io/excludeOutboundIPRanges', 'fe80::1%eth0'), OPTS), /"fe80::1%eth0" is not an IP range/);
     throwsInject(() => injectObject(p('sidecar.pilotfish.io/proxyMemory', 'lots'), OPTS), /proxyMemory: "lots" is not a Kubernetes quantity/);
     throwsInject(() => injectObject(p('sidecar.pilotfish.io/nativeSidecar', 'yes'), OPTS), /must be "true" or "false"/);
   });

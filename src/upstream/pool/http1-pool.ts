@@ -6,6 +6,7 @@ import type { Host } from '../types.ts';
 import { classifyUpstreamError, UpstreamFailure } from '../upstream-failure.ts';
 import type { HttpHostPool, PoolQueueState, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler, HeaderRecord } from './http-pool.ts';
 import { upstreamConnector } from '../upstream-tls.ts';
+import { bindOptions } from '../bind-options.ts';
 import { clusterConnections, connectionClosed, connectionOpened } from './cluster-connections.ts';
 
 export class Http1Pool implements HttpHostPool {
@@ -30,7 +31,7 @@ export class Http1Pool implements HttpHostPool {
       maxRequestsPerClient: cluster.maxRequestsPerConnection || undefined,
       connect: tls ? upstreamConnector(tls, host, ['http/1.1'], cluster.connectTimeoutMs) : { timeout: cluster.connectTimeoutMs },
       maxHeaderSize: 96 * 1024,
-      ...(cluster.upstreamBindAddress ? { localAddress: cluster.upstreamBindAddress } : {}),
+      ...bindOptions(cluster),
     });
     this.#maxConnections = cluster.circuitBreakers.maxConnections;
     const count = clusterConnections(cluster.name);

@@ -5,6 +5,7 @@ import type { Host } from '../types.ts';
 import { classifyUpstreamError, UpstreamFailure } from '../upstream-failure.ts';
 import type { HttpHostPool, PoolQueueState, UpstreamAttempt, UpstreamRequest, UpstreamResponseHandler, HeaderRecord } from './http-pool.ts';
 import { upstreamTlsOrThrow } from '../upstream-tls.ts';
+import { bindOptions } from '../bind-options.ts';
 import { clusterConnections, connectionClosed, connectionOpened } from './cluster-connections.ts';
 
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
@@ -35,7 +36,7 @@ export class Http2Pool implements HttpHostPool {
         enablePush: false,
       },
       maxSessionMemory: 64,
-      ...(this.#cluster.upstreamBindAddress ? { localAddress: this.#cluster.upstreamBindAddress } : {}),
+      ...bindOptions(this.#cluster),
     });
     this.#session = session;
     let connected = false;
