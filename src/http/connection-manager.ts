@@ -9,7 +9,7 @@ import type { AccessLogger } from '../observability/types.ts';
 import { ActiveRequest } from './active-request.ts';
 import type { ClusterStatsCache } from './cluster-stats.ts';
 import { Http1Codec } from './codec/http1-codec.ts';
-import { Http2Codec } from './codec/http2-codec.ts';
+import { H2_PREFACE, Http2Codec } from './codec/http2-codec.ts';
 import { isGrpcRequest, sendLocalReply } from './error-response.ts';
 import type { DownstreamConnectionInfo, DownstreamExchange } from './exchange.ts';
 import { clusterFetcher } from './filters/cluster-fetch.ts';
@@ -33,8 +33,6 @@ export interface ConnectionManagerDeps {
   readonly telemetry?: MeshTelemetry;
   readonly trafficDirection?: TrafficDirection;
 }
-
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export class HttpConnectionManager {
   readonly config: HttpConnectionManagerConfig;
@@ -194,5 +192,5 @@ export class HttpConnectionManager {
 
 function isH2Preface(first: Buffer): boolean {
   const n = Math.min(first.length, H2_PREFACE.length);
-  return n >= 3 && first.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+  return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
 }

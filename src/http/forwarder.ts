@@ -297,23 +297,17 @@ class Forwarder {
 
   /** Ends the request with a local reply, or by resetting the stream when the response already started. */
   #endWith(reply: replies.LocalReply): void {
-    const { req } = this.#p;
     this.#finish();
     this.#attempt?.abort();
-    if (req.ex.headersSent) {
-      if (reply.flag !== null) req.addFlag(reply.flag);
-      req.details = reply.details;
-      req.ex.reset();
-      req.finish();
-      return;
-    }
+    if (this.#p.req.ex.headersSent) { this.#resetAfterHeaders(reply.flag, reply.details); return; }
     this.#localReply(reply);
   }
 
-  #resetAfterHeaders(flag: replies.ResponseFlag, details: string): void {
+  /** The response already started: the stream is reset, the flag and details recorded for the access log. */
+  #resetAfterHeaders(flag: replies.ResponseFlag | null, details: string): void {
     const { req } = this.#p;
     this.#finish();
-    req.addFlag(flag);
+    if (flag !== null) req.addFlag(flag);
     req.details = details;
     req.ex.reset();
     req.finish();

@@ -1,12 +1,8 @@
 // Envoy's HCM path normalization (path_with_escaped_slashes_action, normalize_path, merge_slashes) applied before routing.
+import type { HttpConnectionManagerConfig } from '../model/types.ts';
 
-export type EscapedSlashesAction = 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
-
-export interface PathNormalizationConfig {
-  readonly normalizePath: boolean;
-  readonly mergeSlashes: boolean;
-  readonly pathWithEscapedSlashesAction?: EscapedSlashesAction;
-}
+/** The HCM settings normalization reads. */
+export type PathNormalizationConfig = Pick<HttpConnectionManagerConfig, 'normalizePath' | 'mergeSlashes' | 'pathWithEscapedSlashesAction'>;
 
 /** What the connection manager does with the request after normalization. */
 export type PathOutcome = 'continue' | 'reject' | 'redirect';
@@ -80,7 +76,7 @@ function unreserved(c: number): boolean {
  * Decodes percent-escapes of unreserved characters (so "%2e%2e" is a ".." segment), turns '\' into '/', then removes
  * dot segments (RFC 3986 §5.2.4; ".." at the root stays at the root). Null for an invalid escape or a control character.
  */
-export function canonicalPath(path: string): string | null {
+function canonicalPath(path: string): string | null {
   let decoded = '';
   let from = 0;
   for (let i = 0; i < path.length; i++) {

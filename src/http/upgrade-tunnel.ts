@@ -1,6 +1,7 @@
 // Proxies an HTTP/1.1 Upgrade (WebSocket) request: forwards the handshake to a host, then relays bytes both ways.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { bindOptions } from '../upstream/bind-options.ts';
 import type { Host, UpstreamCluster } from '../upstream/types.ts';
 import { upstreamTlsOptions } from '../upstream/upstream-tls.ts';
 import type { ActiveRequest } from './active-request.ts';
@@ -14,7 +15,7 @@ export function tunnelUpgrade(req: ActiveRequest, cluster: UpstreamCluster, host
   const authority = typeof headers[':authority'] === 'string' ? headers[':authority'] as string : ex.head.authority;
   delete headers[':authority'];
   const cfg = cluster.config;
-  const bind = cfg.upstreamBindAddress ? { localAddress: cfg.upstreamBindAddress } : {};
+  const bind = bindOptions(cfg);
   const upstream: net.Socket = cfg.tls
     ? tls.connect({ host: host.address, port: host.port, ...upstreamTlsOptions(cfg.tls, host, ['http/1.1']), ...bind })
     : net.connect({ host: host.address, port: host.port, ...bind });

@@ -3,13 +3,27 @@ import type { ForwardClientCertConfig } from '../model/types.ts';
 import type { DownstreamConnectionInfo, HeaderRecord } from './exchange.ts';
 
 const XFCC = 'x-forwarded-client-cert';
+type Details = ForwardClientCertConfig['details'];
+const NONE: readonly never[] = [];
 
-/** The element this proxy adds for the connection's client: By=<our URI SAN>;Hash=<sha256>;… (null without a client certificate). */
-export function xfccElement(conn: DownstreamConnectionInfo, details: ForwardClientCertConfig['details']): string | null {
+/** Each connection's element (its client certificate does not change), for the details list it was built with. */
+const elements = new WeakMap<DownstreamConnectionInfo, { readonly details: Details; readonly element: string }>();
+
+/** The element of a connection with a client certificate, built on its first request (a Cert PEM costs microseconds). */
+function connectionElement(conn: DownstreamConnectionInfo, details: Details): string | null {
   const peer = conn.peerCertificate;
   if (!conn.tls || !peer) return null;
+  const cached = elements.get(conn);
+  if (cached !== undefined && cached.details === details) return cached.element;
+  const element = xfccElement(peer, conn.localUriSans ?? NONE, details);
+  elements.set(conn, { details, element });
+  return element;
+}
+
+/** The element this proxy adds for the connection's client: By=<our URI SAN>;Hash=<sha256>;… */
+function xfccElement(peer: NonNullable<DownstreamConnectionInfo['peerCertificate']>, localUriSans: readonly string[], details: Details): string {
   const parts: string[] = [];
-  for (const uri of conn.localUriSans ?? []) parts.push(`By=${uri}`);
+  for (const uri of localUriSans) parts.push(`By=${uri}`);
   parts.push(`Hash=${peer.sha256}`);
   for (const d of details) {
     switch (d) {
@@ -34,7 +48,7 @@ export function xfccElement(conn: DownstreamConnectionInfo, details: ForwardClie
 export function applyXfcc(headers: HeaderRecord, conn: DownstreamConnectionInfo, cfg: ForwardClientCertConfig | undefined): void {
   const mode = cfg?.mode ?? 'SANITIZE';
   if (mode === 'ALWAYS_FORWARD_ONLY') return;
-  const element = mode === 'SANITIZE' ? null : xfccElement(conn, cfg?.details ?? []);
+  const element = mode === 'SANITIZE' ? null : connectionElement(conn, cfg?.details ?? NONE);
   if (element === null) { delete headers[XFCC]; return; }
   if (mode === 'FORWARD_ONLY') return;
   const existing = headers[XFCC];

@@ -45,6 +45,8 @@ export class DownstreamTls {
   /** The context for a new handshake: rebuilt when a secret it uses changed (connections already open keep theirs). */
   #context(): ContextVersion | string {
     const c = this.#config;
+    // Inline/file certificates never change for this config: no per-handshake resolution once built.
+    if (!c.sds && this.#current !== null) return this.#current;
     const r = resolveTlsMaterial({
       certificate: c.certificates[0] ?? null, trustedCa: c.trustedCa, sans: c.subjectAltNameMatchers ?? [], sds: c.sds,
     }, this.#secrets);

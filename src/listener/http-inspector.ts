@@ -1,8 +1,9 @@
 // Envoy's http_inspector on a connection's first bytes: an HTTP/1.x request line → "http/1.0"/"http/1.1", the HTTP/2 preface → "h2c".
+import { H2_PREFACE } from '../http/codec/http2-codec.ts';
 
 export type HttpProtocolGuess = 'http/1.0' | 'http/1.1' | 'h2c';
-
-const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const HTTP_11 = Buffer.from('HTTP/1.1', 'latin1');
+const HTTP_10 = Buffer.from('HTTP/1.0', 'latin1');
 /** Envoy inspects at most this many bytes; a request line not complete by then is not HTTP. */
 export const MAX_INSPECT_BYTES = 8192;
 
@@ -29,12 +30,10 @@ export function detectHttp(buf: Buffer): HttpProtocolGuess | null | undefined {
   const lf = buf.indexOf(0x0a, i);
   if (lf < 0 || lf >= end) return end >= MAX_INSPECT_BYTES ? null : undefined;
   const lineEnd = lf > 0 && buf[lf - 1] === 0x0d ? lf - 1 : lf;
-  // "METHOD SP request-target SP HTTP/1.x"
-  const line = buf.toString('latin1', i + 1, lineEnd);
-  const sp = line.indexOf(' ');
-  if (sp <= 0 || line.indexOf(' ', sp + 1) >= 0) return null;
-  const version = line.slice(sp + 1);
-  if (version === 'HTTP/1.1') return 'http/1.1';
-  if (version === 'HTTP/1.0') return 'http/1.0';
+  // "METHOD SP request-target SP HTTP/1.x": exactly one more space, after a non-empty target; compared in place.
+  const sp = buf.lastIndexOf(0x20, lineEnd - 1);
+  if (sp <= i + 1 || buf.indexOf(0x20, i + 1) !== sp) return null;
+  if (buf.compare(HTTP_11, 0, HTTP_11.length, sp + 1, lineEnd) === 0) return 'http/1.1';
+  if (buf.compare(HTTP_10, 0, HTTP_10.length, sp + 1, lineEnd) === 0) return 'http/1.0';
   return null;
 }

@@ -45,6 +45,8 @@ const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
 const ORIGINAL_DST = 'envoy.filters.listener.original_dst';
 const NO_ALPN: readonly string[] = [];
+/** The most bytes read while waiting for a whole ClientHello; past it the inspectors decide on what they have. */
+const MAX_PEEK_BYTES = 16_384;
 /** Envoy's default listener_filters_timeout. */
 const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
 /** Logged once per process when SO_ORIGINAL_DST cannot be used. */
@@ -358,11 +360,11 @@ export class ListenerRuntime {
     else (p.tail ??= []).push(chunk);
     p.size += chunk.length;
     // Concatenate only when enough bytes arrived to answer the question (a trickled ClientHello stays linear).
-    if (p.size < p.need && p.size < 16_384) return;
+    if (p.size < p.need && p.size < MAX_PEEK_BYTES) return;
     const buf = ListenerRuntime.#seen(p);
     const gen = p.gen;
     const missing = missingClientHelloBytes(buf);
-    if (missing > 0 && p.size < 16_384) { p.need = p.size + missing; return; }
+    if (missing > 0 && p.size < MAX_PEEK_BYTES) { p.need = p.size + missing; return; }
     let http: HttpProtocolGuess | null = null;
     if (missing < 0 && p.inspectHttp) {
       const guess = detectHttp(buf);
@@ -424,8 +426,10 @@ export class ListenerRuntime {
     socket.destroy();
   }
 
-  /** `ended`: the client half-closed during detection; the chain's filter gets `peeked` followed by end of stream. */
-  /** `rawBuffer`: no inspector ran (filter_disabled): the connection is raw_buffer, whatever the chains terminate. */
+  /**
+   * `ended`: the client half-closed during detection; the chain's filter gets `peeked` followed by end of stream.
+   * `rawBuffer`: no inspector ran (filter_disabled): the connection is raw_buffer, whatever the chains terminate.
+   */
   #dispatch(gen: ListenerGeneration, socket: net.Socket, dst: Destination | null, peeked: Buffer | null, http: HttpProtocolGuess | null, ended: boolean, rawBuffer = false): void {
     const isTls = peeked !== null ? peeked[0] === 0x16 : !rawBuffer && gen.anyTls;
     const hello = peeked !== null && isTls ? parseClientHello(peeked) : null;
@@ -451,7 +455,7 @@ export class ListenerRuntime {
       remotePort: socket.remotePort ?? 0,
       localAddress,
       localPort,
-      ...(dst !== null ? { localAddressRestored: true } : {}),
+      localAddressRestored: dst !== null,
     };
     if (rt.tls !== null) {
       if (!isTls) {
@@ -481,12 +485,9 @@ export class ListenerRuntime {
       return;
     }
     const info: DownstreamConnectionInfo = { ...base, tls: false, serverName: null, peerUriSans: [] };
-    if (rt.hcm !== null) {
-      // A half-closed socket has emitted 'end' already: the codec reads the peeked bytes, then end of stream, from a wrapper.
-      rt.hcm.handleConnection(ended ? replaySocket(socket, null, true) : socket, info, null, first);
-      return;
-    }
-    this.#serve(rt, socket, info, null, first);
+    // A half-closed socket has emitted 'end' already: the codec reads the peeked bytes, then end of stream, from a
+    // wrapper (tcp_proxy's pipe() forwards an end that was emitted before it started).
+    this.#serve(rt, ended && rt.hcm !== null ? replaySocket(socket, null, true) : socket, info, null, first);
   }
 
   #serve(rt: ChainRuntime, socket: Duplex, info: DownstreamConnectionInfo, alpn: string | null, first: Buffer | null): void {

@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { TcpProxyConfig } from '../model/types.ts';
 import type { AccessLogEntry, AccessLogger } from '../observability/types.ts';
+import { bindOptions } from '../upstream/bind-options.ts';
 import { usesHash } from '../upstream/load-balancer/index.ts';
 import { sourceIpHash } from '../upstream/request-hash.ts';
 import type { Host, OriginalDstSource, UpstreamCluster } from '../upstream/types.ts';
@@ -47,10 +48,10 @@ function addr(ip: string | undefined, port: number | undefined): string {
 function connectUpstream(cluster: UpstreamCluster, host: Host): net.Socket {
   const tlsConfig = cluster.config.tls;
   // upstream_bind_config: the connection's source address (e.g. 127.0.0.6, which pilotfish iptables never captures).
-  const localAddress = cluster.config.upstreamBindAddress;
-  if (!tlsConfig) return net.connect({ host: host.address, port: host.port, allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) });
+  const bind = bindOptions(cluster.config);
+  if (!tlsConfig) return net.connect({ host: host.address, port: host.port, allowHalfOpen: true, ...bind });
   // allowHalfOpen is honoured by tls.connect (passed on to the TLSSocket) though missing from its option type.
-  const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = { ...upstreamTlsOptions(tlsConfig, host), allowHalfOpen: true, ...(localAddress ? { localAddress } : {}) };
+  const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = { ...upstreamTlsOptions(tlsConfig, host), allowHalfOpen: true, ...bind };
   const socket = tls.connect(options);
   socket.allowHalfOpen = true;
   return socket;

@@ -96,7 +96,7 @@ export class Http1Codec {
     const info = (req.socket as SocketWithInfo)[INFO]!;
     if (!originForm(req)) {
       this.#opts.onBadRequest(info, 400, 'http1.invalid_url');
-      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      socket.end(closingReply(400));
       return;
     }
     this.#opts.onExchange(new Http1UpgradeExchange(req, socket, head, info));
@@ -107,11 +107,15 @@ export class Http1Codec {
     const info = socket[INFO];
     if (info && err.code !== 'ECONNRESET') this.#opts.onBadRequest(info, code, err.code ?? err.message);
     if (socket.writable && !(socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
-      const text = http.STATUS_CODES[code] ?? 'Bad Request';
-      socket.end(`HTTP/1.1 ${code} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      socket.end(closingReply(code));
     }
     socket.destroySoon?.();
   }
+}
+
+/** A raw empty response that closes the connection, for requests node:http cannot hand to the connection manager. */
+function closingReply(code: number): string {
+  return `HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
 }
 
 /** max_connection_duration elapsed: close now when idle, else after the response in flight (`connection: close`). */

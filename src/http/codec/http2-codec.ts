@@ -7,6 +7,9 @@ import { isHopByHop } from '../hop-by-hop.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
+/** The HTTP/2 client connection preface (RFC 9113 §3.4): how cleartext HTTP/2 with prior knowledge starts. */
+export const H2_PREFACE: Buffer = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
 export interface Http2CodecOptions {
   readonly http2: Http2Options;
   readonly maxHeaderBytes: number;

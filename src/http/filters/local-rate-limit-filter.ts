@@ -6,7 +6,7 @@ import { monotonicClock, rateLimitDecision, TokenBucket, type Clock } from '../.
 import * as replies from '../error-response.ts';
 import type { DownstreamConnectionInfo, HeaderRecord } from '../exchange.ts';
 import type { StatsSink } from '../hcm-stats.ts';
-import { applyRequestMutations, applyResponseMutations, type HeaderFormatContext } from '../header-mutation.ts';
+import { applyRequestMutations, applyResponseMutations } from '../header-mutation.ts';
 import { addResponseHeaders, filterLocalReply, type FilterRequest, type FilterResult, type HttpFilter, type HttpFilterFactory } from './http-filter.ts';
 import { compileLocalRateLimit, LOCAL_RATE_LIMIT, type LocalRateLimitConfig } from './local-rate-limit-config.ts';
 
@@ -64,11 +64,6 @@ export class RateLimitState {
   }
 }
 
-function formatContext(r: FilterRequest): HeaderFormatContext {
-  const req = r.req;
-  return { head: req.ex.head, connection: req.ex.connection, upstreamHost: null, upstreamCluster: null, startTime: req.startTime };
-}
-
 export class LocalRateLimitFilter implements HttpFilter<RateLimitState> {
   readonly #state: RateLimitState;
   readonly #sink: StatsSink;
@@ -99,13 +94,14 @@ export class LocalRateLimitFilter implements HttpFilter<RateLimitState> {
     }
     st.stats.rateLimited.inc();
     if (outcome === 'limited') {
-      applyRequestMutations(r.req.ex.head.headers, st.mutations, formatContext(r));
+      // The request is the %COMMAND% format context (no upstream chosen yet: UPSTREAM_* format empty).
+      applyRequestMutations(r.req.ex.head.headers, st.mutations, r.req);
       if (x !== null) addResponseHeaders(r.req, x);
       return 'continue';
     }
     st.stats.enforced.inc();
     const headers: HeaderRecord = x ?? {};
-    applyResponseMutations(headers, st.mutations, formatContext(r));
+    applyResponseMutations(headers, st.mutations, r.req);
     return filterLocalReply(r, replies.localRateLimited(st.config.status, st.config.grpcStatus, headers));
   }
 }
