@@ -24,9 +24,9 @@ export interface MetadataMatcher {
 
 export type DynamicMetadata = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
-/** The value at filter/path, or undefined when a step is missing (Envoy's default Value, kind not set). */
-export function metadataValue(md: DynamicMetadata | null | undefined, filter: string, path: readonly string[]): unknown {
-  let v: unknown = md?.[filter];
+/** The value at `path` (object keys, one per step) inside `root`, or undefined when a step is missing or not an object. */
+export function valueAtPath(root: unknown, path: readonly string[]): unknown {
+  let v = root;
   for (const key of path) {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
     v = (v as Record<string, unknown>)[key];
@@ -34,7 +34,7 @@ export function metadataValue(md: DynamicMetadata | null | undefined, filter: st
   return v;
 }
 
-export function valueMatches(m: ValueMatcher, v: unknown): boolean {
+function valueMatches(m: ValueMatcher, v: unknown): boolean {
   switch (m.kind) {
     case 'null': return v === null;
     case 'double_exact': return typeof v === 'number' && v === m.value;
@@ -53,6 +53,7 @@ export function valueMatches(m: ValueMatcher, v: unknown): boolean {
   }
 }
 
+/** A missing step gives undefined (Envoy's default Value, kind not set), which only a negated matcher accepts. */
 export function metadataMatches(m: MetadataMatcher, md: DynamicMetadata | null | undefined): boolean {
-  return valueMatches(m.value, metadataValue(md, m.filter, m.path)) !== m.invert;
+  return valueMatches(m.value, valueAtPath(md?.[m.filter], m.path)) !== m.invert;
 }

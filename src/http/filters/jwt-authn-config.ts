@@ -179,7 +179,7 @@ function compileProvider(name: string, p: Msg): JwtProviderConfig | null {
   for (const c of p.msgList('claim_to_headers', CLAIM_TO_HEADER)) {
     const header = headerName(c, 'header_name', true);
     const claim = c.requiredStr('claim_name');
-    if (header !== null && claim !== '') claimToHeaders.push({ header, claim });
+    if (header !== null && claim !== '') claimToHeaders.push({ header, claimPath: claim.split('.') });
   }
   const maxLifetimeMs = p.optDurationMs('max_lifetime');
   if (maxLifetimeMs !== null && maxLifetimeMs <= 0) p.error('max_lifetime', 'must be greater than 0');

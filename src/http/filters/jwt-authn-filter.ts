@@ -147,7 +147,6 @@ export class JwtAuthnFilter implements HttpFilter<JwtPerRouteConfig> {
 
   async #verify(r: FilterRequest, requirement: JwtRequirement): Promise<FilterStatus> {
     const head = r.req.ex.head;
-    const realm = originalUri(head);
     const ctx: VerifyContext = { head, metadata: {}, refusals: [] };
     let status: JwtStatus;
     try {
@@ -168,7 +167,7 @@ export class JwtAuthnFilter implements HttpFilter<JwtPerRouteConfig> {
     this.#log[status === 'JwtMissed' ? 'info' : 'warn']({ status: statusText(status), authority: head.authority, path: pathOnly(head.path) },
       `jwt_authn: refused ${head.method} ${pathOnly(head.path)}: ${why}`);
     return filterLocalReply(r, replies.jwtAuthnDenied(
-      statusHttpCode(status), statusText(status), statusDetails(status), realm, status === 'JwtMissed', this.#config.stripFailureResponse,
+      statusHttpCode(status), statusText(status), statusDetails(status), originalUri(head), status === 'JwtMissed', this.#config.stripFailureResponse,
     ));
   }
 }

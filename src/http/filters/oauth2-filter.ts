@@ -85,9 +85,16 @@ export class OAuth2Flow {
   readonly #tokenSecret: GenericSecretSource;
   readonly #hmacSecret: GenericSecretSource;
   readonly #refreshes = new Map<string, SharedRefresh>();
+  /** The cookies holding (encrypted) tokens. */
+  readonly #tokenCookies: readonly string[];
+  /** Envoy's removeOAuthFlowCookies list: the backend never sees the HMAC, expiry, refresh token, nonce or verifier. */
+  readonly #flowCookies: readonly string[];
 
   constructor(s: OAuth2Settings, fetch: ClusterFetch, stats: OAuth2Stats, log: Logger) {
     this.s = s;
+    const n = s.cookieNames;
+    this.#tokenCookies = [n.bearerToken, n.idToken, n.refreshToken];
+    this.#flowCookies = [n.oauthHmac, n.oauthExpires, n.refreshToken, n.oauthNonce, n.codeVerifier];
     this.#fetch = fetch;
     this.#stats = stats;
     this.#log = log;
@@ -108,14 +115,13 @@ export class OAuth2Flow {
     const s = this.s;
     const head = r.req.ex.head;
     const h = head.headers;
-    const n = s.cookieNames;
     const cookies = parseCookies(h.cookie);
     const hmacSecret = this.#hmacSecret.value();
     const tokenSecret = this.#tokenSecret.value();
     if (hmacSecret !== null && !s.disableTokenEncryption) {
       // Token cookies are stored encrypted; the rest of the chain and the backend see them decrypted (as Envoy).
       let changed = false;
-      for (const name of [n.bearerToken, n.idToken, n.refreshToken]) {
+      for (const name of this.#tokenCookies) {
         const v = cookies.get(name);
         if (v === undefined || v === '') continue;
         const plain = decryptValue(hmacSecret, v);
@@ -305,8 +311,15 @@ export class OAuth2Flow {
 
   /** Waits for `p` (a token endpoint call), unless the client leaves first; `then` decides the request's fate. */
   #await(r: FilterRequest, p: Promise<TokenResult>, then: (res: TokenResult) => FilterStatus): Promise<FilterStatus> {
-    return new Promise<FilterStatus>((resolve) => {
+    return new Promise<FilterStatus>((resolve, reject) => {
       let settled = false;
+      // A throw while answering rejects: the filter chain resets the stream (instead of a request left hanging).
+      const answer = (res: TokenResult): void => {
+        try { resolve(then(res)); } catch (err) {
+          this.#log.error({ err }, `oauth2: answering after the token endpoint call failed: ${err instanceof Error ? err.message : String(err)}`);
+          reject(err);
+        }
+      };
       r.req.ex.onAbort(() => {
         if (settled) return;
         settled = true;
@@ -317,11 +330,11 @@ export class OAuth2Flow {
       p.then((res) => {
         if (settled) return;
         settled = true;
-        resolve(then(res));
+        answer(res);
       }, (err: unknown) => {
         if (settled) return;
         settled = true;
-        resolve(then({ ok: false, reason: err instanceof Error ? err.message : String(err) }));
+        answer({ ok: false, reason: err instanceof Error ? err.message : String(err) });
       });
     });
   }
@@ -346,9 +359,8 @@ export class OAuth2Flow {
 
   /** Envoy's removeOAuthFlowCookies: the backend sees BearerToken and IdToken, never the HMAC, expiry, refresh token, nonce or verifier. */
   #removeFlowCookies(h: HeaderRecord, cookies: Map<string, string>): void {
-    const n = this.s.cookieNames;
     let changed = false;
-    for (const name of [n.oauthHmac, n.oauthExpires, n.refreshToken, n.oauthNonce, n.codeVerifier]) changed = cookies.delete(name) || changed;
+    for (const name of this.#flowCookies) changed = cookies.delete(name) || changed;
     if (changed) setCookieHeader(h, cookies);
   }
 }

@@ -1,12 +1,13 @@
 // Runs a JwtRequirement against a request as Envoy's jwt_authn verifiers do: extract, check claims, verify signatures, apply results.
 import type { RequestHead } from '../../http/exchange.ts';
 import { matchString } from '../../matching/string-matcher.ts';
+import { valueAtPath } from '../metadata-matcher.ts';
 import { extractTokens, locationKey, removeToken, type FoundToken } from './extract.ts';
 import { verifySignature } from './jwks.ts';
 import type { JwksSource } from './jwks-source.ts';
 import type { JwtProviderConfig, JwtRequirement, TokenLocation } from './provider.ts';
 import { statusText, type JwtStatus } from './status.ts';
-import { audienceAllowed, checkTime, claimAt, claimHeaderValue, parseJwt, type ParsedJwt } from './token.ts';
+import { audienceAllowed, checkTime, claimHeaderValue, parseJwt, type ParsedJwt } from './token.ts';
 
 /** One request's verification: the headers it changes, the metadata it produces, why tokens were refused. */
 export interface VerifyContext {
@@ -148,7 +149,7 @@ export class JwtAuthenticator {
       headers[p.forwardPayloadHeader] = jwt.payloadB64 + pad;
     }
     for (const c of p.claimToHeaders) {
-      const v = claimHeaderValue(claimAt(jwt.payload, c.claim));
+      const v = claimHeaderValue(valueAtPath(jwt.payload, c.claimPath));
       if (v !== null) headers[c.header] = v;
     }
     if (!p.forward) removeToken(ctx.head, t);

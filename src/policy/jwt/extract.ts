@@ -1,5 +1,6 @@
 // Finds JWTs in a request (headers after a value prefix, query parameters, cookies) and removes them after verification.
 import type { RequestHead } from '../../http/exchange.ts';
+import { cookieValue } from '../../upstream/request-hash.ts';
 import type { TokenLocation } from './provider.ts';
 
 /** A token found in the request and the location it came from. */
@@ -38,22 +39,6 @@ function queryParam(path: string, name: string): string | null {
   }
 }
 
-function cookie(head: RequestHead, name: string): string | null {
-  const raw = head.headers.cookie;
-  if (raw === undefined) return null;
-  for (const line of Array.isArray(raw) ? raw : [raw]) {
-    for (const part of line.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq === -1) continue;
-      if (part.slice(0, eq).trim() !== name) continue;
-      let v = part.slice(eq + 1).trim();
-      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-      return v;
-    }
-  }
-  return null;
-}
-
 /** The tokens present at `locations`, in location order (one per location; a header with several lines gives its first token). */
 export function extractTokens(head: RequestHead, locations: readonly TokenLocation[]): FoundToken[] {
   const out: FoundToken[] = [];
@@ -69,7 +54,7 @@ export function extractTokens(head: RequestHead, locations: readonly TokenLocati
         break;
       }
       case 'param': token = queryParam(head.path, location.name); break;
-      case 'cookie': token = cookie(head, location.name); break;
+      case 'cookie': token = cookieValue(head.headers, location.name); break;
     }
     if (token !== null && token !== '') out.push({ token, location });
   }

@@ -22,7 +22,7 @@ export interface Jwks {
 const EC_CURVES: Readonly<Record<string, string>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
 
 /** Whether `key` may verify `alg`: the key type fits the algorithm family (never HS* with an RSA/EC/OKP key), and the curve fits. */
-export function keyFitsAlg(key: JwksKey, alg: string): boolean {
+function keyFitsAlg(key: JwksKey, alg: string): boolean {
   if (key.alg !== null && key.alg !== alg) return false;
   switch (key.kty) {
     case 'RSA': return alg.startsWith('RS') || alg.startsWith('PS');
@@ -33,6 +33,8 @@ export function keyFitsAlg(key: JwksKey, alg: string): boolean {
 }
 
 const ALG_PREFIX: Readonly<Record<JwksKey['kty'], readonly string[]>> = { RSA: ['RS', 'PS'], EC: ['ES'], OKP: ['EdDSA'], oct: ['HS'] };
+/** The members each key type must carry. */
+const REQUIRED_MEMBERS: Readonly<Record<JwksKey['kty'], readonly string[]>> = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'], oct: ['k'] };
 
 /** One "keys" entry, or why it is skipped. */
 function parseKey(k: unknown): JwksKey | string {
@@ -44,8 +46,7 @@ function parseKey(k: unknown): JwksKey | string {
   if (j.alg !== undefined && typeof j.alg !== 'string') return '[alg] is not a string';
   const alg = typeof j.alg === 'string' ? j.alg : null;
   if (alg !== null && !ALG_PREFIX[j.kty].some((p) => alg.startsWith(p))) return `[alg] ${alg} does not fit a ${j.kty} key`;
-  const need: Readonly<Record<JwksKey['kty'], readonly string[]>> = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'], oct: ['k'] };
-  for (const f of need[j.kty]) if (typeof j[f] !== 'string' || j[f] === '') return `[${f}] is missing for a ${j.kty} key`;
+  for (const f of REQUIRED_MEMBERS[j.kty]) if (typeof j[f] !== 'string' || j[f] === '') return `[${f}] is missing for a ${j.kty} key`;
   if (j.kid !== undefined && typeof j.kid !== 'string') return '[kid] is not a string';
   if (j.d !== undefined) return 'a private key (has [d])';
   return {

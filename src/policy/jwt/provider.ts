@@ -22,8 +22,8 @@ export type JwksConfig =
 
 export interface ClaimToHeader {
   readonly header: string;
-  /** Dotted path into the payload. */
-  readonly claim: string;
+  /** The claim's dotted path into the payload ("realm_access.roles"), split at the dots when compiled. */
+  readonly claimPath: readonly string[];
 }
 
 /** One JwtProvider. */

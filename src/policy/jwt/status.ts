@@ -1,7 +1,7 @@
 // The outcomes of JWT verification, with Envoy's status texts (bodies of 401/403 replies and response code details).
 
 /** Envoy's jwt_verify Status values that Pilotfish produces, by name. */
-export const JWT_STATUS = {
+const JWT_STATUS = {
   Ok: 'OK',
   JwtMissed: 'Jwt is missing',
   JwtNotYetValid: 'Jwt not yet valid',

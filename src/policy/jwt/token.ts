@@ -2,10 +2,10 @@
 import type { JwtStatus } from './status.ts';
 
 /** Tokens longer than this are refused before parsing (JwtTooLarge): a real JWT is a few hundred bytes to a few KiB. */
-export const MAX_JWT_BYTES = 8 * 1024;
+const MAX_JWT_BYTES = 8 * 1024;
 
 /** Signature algorithms accepted in a JWT header; anything else (including "none") is JwtHeaderNotImplementedAlg. */
-export const SUPPORTED_ALGS: ReadonlySet<string> = new Set([
+const SUPPORTED_ALGS: ReadonlySet<string> = new Set([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512',
 ]);
 
@@ -68,7 +68,7 @@ export function parseJwt(token: string): ParsedJwt | JwtStatus {
   if (pb === null || p === '') return 'JwtPayloadParseErrorBadBase64';
   const payload = parseObject(pb);
   if (payload === null) return 'JwtPayloadParseErrorBadJson';
-  if (decodeSegment(sig) === null || sig === '') return 'JwtSignatureParseErrorBadBase64';
+  if (sig === '' || !B64URL.test(sig)) return 'JwtSignatureParseErrorBadBase64';
   if (payload.iss !== undefined && typeof payload.iss !== 'string') return 'JwtPayloadParseErrorIssNotString';
   if (payload.sub !== undefined && typeof payload.sub !== 'string') return 'JwtPayloadParseErrorSubNotString';
   const iat = numericDate(payload.iat);
@@ -111,16 +111,6 @@ export function audienceAllowed(jwt: ParsedJwt, allowed: ReadonlySet<string>): b
   if (allowed.size === 0) return true;
   for (const a of jwt.audiences) if (allowed.has(normalizeAudience(a))) return true;
   return false;
-}
-
-/** A claim by dotted path ("realm_access.roles"), or undefined. */
-export function claimAt(payload: Readonly<Record<string, unknown>>, path: string): unknown {
-  let v: unknown = payload;
-  for (const key of path.split('.')) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
 }
 
 /**

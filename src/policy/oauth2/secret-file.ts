@@ -20,7 +20,7 @@ export interface GenericSecretSource {
 }
 
 /** A generic secret from static_resources.secrets (the store is filled from the bootstrap on every apply). */
-export class StoreSecret implements GenericSecretSource {
+class StoreSecret implements GenericSecretSource {
   readonly ref: SecretRef;
   readonly #store: SecretStore;
   #error: string | null = null;
@@ -98,7 +98,7 @@ const RECHECK_MS = 2000;
  * One secret read from its SDS file: loaded at creation, re-read (asynchronously, off the request path) when the file
  * changed. `value()` is null while the secret is unavailable; `error` says why.
  */
-export class FileSecret implements GenericSecretSource {
+class FileSecret implements GenericSecretSource {
   readonly ref: SecretRef & { readonly path: string };
   #value: string | null = null;
   #error: string | null = null;

@@ -88,9 +88,15 @@ export function codeChallenge(verifier: string): string {
   return createHash('sha256').update(verifier).digest('base64url');
 }
 
+/** The last derived key and its secret: every request decrypts its token cookies, the secret changes only on rotation. */
+let lastKey: { readonly secret: string; readonly key: Buffer } | null = null;
+
 /** AES-256-GCM key for cookie values, derived from hmac_secret (separate from the HMAC use of the secret). */
 function encryptionKey(secret: string): Buffer {
-  return createHash('sha256').update('pilotfish oauth2 cookie encryption\n').update(secret).digest();
+  if (lastKey?.secret !== secret) {
+    lastKey = { secret, key: createHash('sha256').update('pilotfish oauth2 cookie encryption\n').update(secret).digest() };
+  }
+  return lastKey.key;
 }
 
 /** Encrypts a cookie value: base64url(iv ‖ tag ‖ ciphertext), authenticated (a changed byte fails decryption). */

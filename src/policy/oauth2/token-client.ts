@@ -22,6 +22,12 @@ export const MAX_EXPIRES_IN_S = 365 * 24 * 3600;
 
 export type TokenResult = { readonly ok: true; readonly tokens: TokenResponse } | { readonly ok: false; readonly reason: string };
 
+/**
+ * RFC 6749 Appendix A: access and refresh tokens are VSCHAR (printable ASCII), an ID token is a JWT. The tokens go into
+ * request headers and cookies, where a CR, LF or non-ASCII character from a faulty token endpoint would break the message.
+ */
+const VSCHAR = /^[\x20-\x7e]*$/;
+
 /** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. */
 function formEncode(s: string): string {
   return encodeURIComponent(s).replace(/%20/g, '+');
@@ -54,11 +60,16 @@ async function post(fetch: ClusterFetch, endpoint: HttpUri, c: ClientCredentials
   const accessToken = body.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') return { ok: false, reason: 'token endpoint answer has no access_token' };
   const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const idToken = str(body.id_token);
+  const refreshToken = str(body.refresh_token);
+  for (const [name, v] of [['access_token', accessToken], ['id_token', idToken], ['refresh_token', refreshToken]] as const) {
+    if (!VSCHAR.test(v)) return { ok: false, reason: `token endpoint answer's ${name} has characters outside printable ASCII` };
+  }
   const given = typeof body.expires_in === 'number' ? body.expires_in : typeof body.expires_in === 'string' ? Number(body.expires_in) : NaN;
   // Clamped: a huge expires_in (1e21 prints in exponent form) must not make an unreadable OauthExpires.
   const expiresIn = Math.min(Number.isFinite(given) && given > 0 ? Math.floor(given) : defaultExpiresIn, MAX_EXPIRES_IN_S);
   if (expiresIn <= 0) return { ok: false, reason: 'token endpoint answer has no expires_in and default_expires_in is not set' };
-  return { ok: true, tokens: { accessToken, idToken: str(body.id_token), refreshToken: str(body.refresh_token), expiresIn } };
+  return { ok: true, tokens: { accessToken, idToken, refreshToken, expiresIn } };
 }
 
 /** authorization_code grant with the PKCE code_verifier (RFC 6749 §4.1.3, RFC 7636 §4.5). */
