@@ -1,6 +1,6 @@
 // Parses `pilotfish control-plane` flags; a bad flag yields one error line.
 import { CA_USAGE, caArgsError, parseCaFlag, type CaArgs } from './ca/ca-args.ts';
-import { parseWebhookFlag, webhookArgsError, WEBHOOK_USAGE, type WebhookArgs } from './webhook/webhook-args.ts';
+import { HOST_PORT, parseWebhookFlag, webhookArgsError, WEBHOOK_USAGE, type WebhookArgs } from './webhook/webhook-args.ts';
 import { isIP } from 'node:net';
 import type { MtlsMode } from './input/types.ts';
 import { OUTBOUND_TRAFFIC_POLICIES, type OutboundTrafficPolicy } from './translate/mesh-view.ts';
@@ -106,11 +106,13 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
         break;
       }
       case '--xds-address':
-      case '--status-address': {
+      case '--status-address':
+      case '--secure-xds-address': {
         const v = take();
-        if (v === null || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(v)) return { ok: false, error: `${flag} expects host:port, got ${v === null ? 'nothing' : `"${v}"`}` };
+        if (v === null || !HOST_PORT.test(v)) return { ok: false, error: `${flag} expects host:port, got ${v === null ? 'nothing' : `"${v}"`}` };
         if (flag === '--xds-address') xdsAddress = v;
-        else statusAddress = v;
+        else if (flag === '--status-address') statusAddress = v;
+        else secureXdsAddress = v;
         break;
       }
       case '--log-level': {
@@ -131,12 +133,6 @@ export function parseControlPlaneArgs(argv: readonly string[]): ParsedArgs {
           return { ok: false, error: `--outbound-traffic-policy must be one of ${OUTBOUND_TRAFFIC_POLICIES.join(', ')}${v === null ? '' : `, got "${v}"`}` };
         }
         outboundTrafficPolicy = v.toUpperCase() as OutboundTrafficPolicy;
-        break;
-      }
-      case '--secure-xds-address': {
-        const v = take();
-        if (v === null || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(v)) return { ok: false, error: `${flag} expects host:port, got ${v === null ? 'nothing' : `"${v}"`}` };
-        secureXdsAddress = v;
         break;
       }
       case '--secure-xds-dns-names': {

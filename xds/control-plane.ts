@@ -8,7 +8,7 @@ import type { InputError, MtlsMode } from './input/types.ts';
 import { OUTBOUND_TRAFFIC_POLICIES, type MeshSecurity, type OutboundTrafficPolicy } from './translate/mesh-view.ts';
 import { MeshState } from './server/mesh-state.ts';
 import { XdsServer } from './server/xds-server.ts';
-import { startStatusServer } from './status.ts';
+import { startStatusServer, type StatusServer } from './status.ts';
 import { watchInputs, type InputWatcher } from './watch.ts';
 import { CONTROL_PLANE_USAGE, MTLS_MODES, parseControlPlaneArgs } from './cli.ts';
 import type { CertificateAuthority } from './ca/authority.ts';
@@ -140,6 +140,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let xdsPort: number;
   let secureXdsPort: number | null = null;
   let servingCert: ServingCertManager | null = null;
+  let rootPublisher: RootCertPublisher | null = null;
+  let status: StatusServer | null = null;
+  let webhook: WebhookServer | null = null;
+  let watcher: InputWatcher | null = null;
+  /** Stops whatever has been started so far: on close(), and when a later step of the start fails. */
+  const stopAll = async (): Promise<void> => {
+    watcher?.close();
+    source?.close();
+    rootPublisher?.stop();
+    servingCert?.close();
+    state.close();
+    await server.close();
+    await status?.close();
+    await webhook?.close();
+  };
   try {
     xdsPort = await server.listen(opts.xdsAddress ?? DEFAULT_XDS_ADDRESS);
     if (opts.secureXds) {
@@ -148,17 +163,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       secureXdsPort = await server.listenSecure(opts.secureXds.address, servingCert.credentials, [[ca.definition, ca.tlsHandlers]]);
     }
   } catch (err) {
-    servingCert?.close();
-    source?.close();
-    await server.close();
+    await stopAll();
     throw err;
   }
-  let rootPublisher: RootCertPublisher | null = null;
   if (opts.rootConfigMaps) {
     if (!ca) {
-      servingCert?.close();
-      source?.close();
-      await server.close();
+      await stopAll();
       throw new Error('publishing the root ConfigMaps needs the certificate authority');
     }
     rootPublisher = new RootCertPublisher({ ...opts.rootConfigMaps, ca: ca.authority, logger: logger.child({ component: 'root-configmaps' }) });
@@ -208,7 +218,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     return running;
   };
 
-  const status = await startStatusServer(opts.statusAddress ?? DEFAULT_STATUS_ADDRESS, {
+  status = await startStatusServer(opts.statusAddress ?? DEFAULT_STATUS_ADDRESS, {
     ready: () => state.version !== '',
     syncz: (node) => ({
       version: state.version,
@@ -236,27 +246,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     certs: ca ? () => ca.status() : undefined,
     caAction: ca ? (action, params) => ca.action(action, params) : undefined,
   }).catch(async (err: unknown) => {
-    source?.close();
-    rootPublisher?.stop();
-    servingCert?.close();
-    await server.close();
+    await stopAll();
     throw err;
   });
 
-  let webhook: WebhookServer | null = null;
   if (opts.webhook) {
     try {
       webhook = await startWebhook(opts.webhook, ca?.authority ?? null, logger);
     } catch (err) {
-      source?.close();
-      rootPublisher?.stop();
-      servingCert?.close();
-      await server.close();
-      await status.close();
+      await stopAll();
       throw err;
     }
   }
-  let watcher: InputWatcher | null = null;
   if (opts.watch !== false) watcher = source ? source.watch(() => void reload()) : await watchInputs(opts.inputs, () => void reload(), logger);
   logger.info({
     xds: `${opts.xdsAddress ?? DEFAULT_XDS_ADDRESS}`, xdsPort, ...(servingCert ? { secureXds: opts.secureXds?.address, secureXdsPort, secureXdsNames: servingCert.names } : {}), statusPort: status.port, version: state.version, ...modelCounts(state.model),
@@ -274,16 +275,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     events,
     reload,
     ca: ca?.authority ?? null,
-    close: async () => {
-      watcher?.close();
-      source?.close();
-      rootPublisher?.stop();
-      servingCert?.close();
-      state.close();
-      await server.close();
-      await status.close();
-      await webhook?.close();
-    },
+    close: stopAll,
   };
 }
 

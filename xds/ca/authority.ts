@@ -63,6 +63,11 @@ function rootInfo(x: X509Certificate, state: RootState): RootInfo {
   return { fingerprint: x.fingerprint256, subject: x.subject.replace(/\n/g, ', '), notBefore: x.validFromDate.toISOString(), notAfter: x.validToDate.toISOString(), state };
 }
 
+/** When the first certificate of a chain expires (ms since the epoch). */
+function chainNotAfter(chain: readonly string[]): number {
+  return Math.min(...chain.map((p) => new X509Certificate(p).validToDate.getTime()));
+}
+
 function sameFingerprint(a: string, b: string): boolean {
   const norm = (s: string) => s.replace(/:/g, '').toUpperCase();
   return norm(a) === norm(b);
@@ -80,6 +85,8 @@ export class CertificateAuthority {
   private readonly rootKeyBits: number;
   private signer: CaKeyPair;
   private signerChain: readonly string[];
+  /** When the first certificate of signerChain expires (ms): no leaf outlives it. */
+  private signerNotAfter: number;
   private staged: CaKeyPair | null = null;
   private previous: string[] = [];
   private chainRoot: string | null = null;
@@ -95,6 +102,7 @@ export class CertificateAuthority {
     this.store = o.store;
     this.signer = o.signer;
     this.signerChain = o.chain;
+    this.signerNotAfter = chainNotAfter(o.chain);
     this.extra = o.extra;
   }
 
@@ -169,9 +177,8 @@ export class CertificateAuthority {
     if (!Number.isFinite(requested) || requested < 0) throw new CaError('INVALID_ARGUMENT', `validity_duration must be 0 (default) or a positive number of seconds, got ${requested}`);
     const now = Date.now();
     const ttl = requested > 0 ? Math.min(requested, this.maxTtlSeconds) : this.maxTtlSeconds;
-    const caExpiry = Math.min(...this.signerChain.map((p) => new X509Certificate(p).validToDate.getTime()));
-    const notAfter = new Date(Math.min(now + ttl * 1000, caExpiry));
-    const pem = issueLeaf(this.signer, { publicKey: csr.publicKey, spiffeId: csr.id.uri, notBefore: new Date(now - 60_000), notAfter });
+    const { notBefore, notAfter } = this.leafValidity(ttl, now);
+    const pem = issueLeaf(this.signer, { publicKey: csr.publicKey, subject: { spiffeId: csr.id.uri }, notBefore, notAfter });
     const leaf = new X509Certificate(pem);
     const record: IssuedRecord = {
       serial: leaf.serialNumber,
@@ -184,6 +191,11 @@ export class CertificateAuthority {
     };
     this.issued.add(record);
     return { record, chain: [leaf.toString(), ...this.signerChain], trustBundle: this.trustBundle() };
+  }
+
+  /** A leaf's validity for `ttlSeconds` from now: back-dated a minute (clock skew), never past the signing chain's expiry. */
+  leafValidity(ttlSeconds: number, now = Date.now()): { notBefore: Date; notAfter: Date } {
+    return { notBefore: new Date(now - 60_000), notAfter: new Date(Math.min(now + ttlSeconds * 1000, this.signerNotAfter)) };
   }
 
   /** The signing CA and its chain (signer first), for certificates that are not workload identities: the injection webhook's serving certificate. */
@@ -227,6 +239,7 @@ export class CertificateAuthority {
     this.previous = previous;
     this.signer = staged;
     this.signerChain = [staged.certPem];
+    this.signerNotAfter = chainNotAfter(this.signerChain);
     this.staged = null;
     store.writeBundle(this.trustBundle());
     this.events.emit('roots');

@@ -40,11 +40,12 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   },
 ];
 
-/** The API path of one object, e.g. /apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/orders. */
+/** The kind's name in status and logs: its label, else its kind. */
 export function kindLabel(k: WatchedKind): string {
   return k.label ?? k.kind;
 }
 
+/** The API path of one object, e.g. /apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/orders. */
 export function objectPath(k: WatchedKind, namespace: string, name: string): string {
   const slash = k.path.lastIndexOf('/');
   return `${k.path.slice(0, slash)}/namespaces/${namespace}${k.path.slice(slash)}/${name}`;

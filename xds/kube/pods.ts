@@ -1,4 +1,4 @@
-// Indexes the cluster's Pods (IP → namespace, service account, sidecar) and reports which pods and identities back each Service.
+// Indexes the cluster's Pods (namespace, labels, service account, sidecar) and reports which pods and identities back each Service.
 import { PROXY_CONTAINER } from '../../src/inject/names.ts';
 import type { MeshModel } from '../input/types.ts';
 import type { KubeObject } from './documents.ts';
@@ -6,8 +6,6 @@ import type { KubeObject } from './documents.ts';
 export interface PodInfo {
   readonly namespace: string;
   readonly name: string;
-  /** status.podIP ('' until scheduled and started). */
-  readonly ip: string;
   readonly serviceAccount: string;
   readonly labels: Readonly<Record<string, string>>;
   /** The pod carries the injected pilotfish-proxy container (regular or native sidecar). */
@@ -39,7 +37,7 @@ function containerNames(v: unknown): string[] {
 }
 
 /** Reads one Pod; a pod without a usable spec is a problem naming it, not an exception. */
-export function readPod(o: KubeObject): PodInfo | string {
+function readPod(o: KubeObject): PodInfo | string {
   const md = o.metadata ?? {};
   const id = `Pod ${md.namespace ?? ''}/${md.name ?? ''}`;
   if (!isObj(o.spec)) return `${id}: spec: missing or not a mapping`;
@@ -52,7 +50,6 @@ export function readPod(o: KubeObject): PodInfo | string {
   return {
     namespace: String(md.namespace ?? 'default'),
     name: String(md.name ?? ''),
-    ip: typeof status.podIP === 'string' ? status.podIP : '',
     serviceAccount: sa,
     labels,
     sidecar: [...containerNames(spec.containers), ...containerNames(spec.initContainers)].includes(PROXY_CONTAINER),
@@ -63,7 +60,8 @@ export function readPod(o: KubeObject): PodInfo | string {
 export class PodIndex {
   readonly pods: PodInfo[] = [];
   readonly problems: string[] = [];
-  private readonly byIp = new Map<string, PodInfo>();
+  /** Pods by namespace: a Service only selects pods of its own namespace. */
+  private readonly byNamespace = new Map<string, PodInfo[]>();
 
   constructor(objects: Iterable<KubeObject>) {
     for (const o of objects) {
@@ -73,20 +71,17 @@ export class PodIndex {
         continue;
       }
       this.pods.push(p);
-      if (p.ip !== '' && p.phase !== 'Succeeded' && p.phase !== 'Failed') this.byIp.set(p.ip, p);
+      const list = this.byNamespace.get(p.namespace);
+      if (list) list.push(p);
+      else this.byNamespace.set(p.namespace, [p]);
     }
-  }
-
-  /** The running pod with this IP (for an endpoint address), if any. */
-  at(ip: string): PodInfo | undefined {
-    return this.byIp.get(ip);
   }
 
   /** Pods a Service selects: same namespace, every selector label equal. An empty selector selects nothing (as Kubernetes). */
   selected(namespace: string, selector: Readonly<Record<string, string>>): PodInfo[] {
     const entries = Object.entries(selector);
     if (entries.length === 0) return [];
-    return this.pods.filter((p) => p.namespace === namespace && entries.every(([k, v]) => p.labels[k] === v));
+    return (this.byNamespace.get(namespace) ?? []).filter((p) => entries.every(([k, v]) => p.labels[k] === v));
   }
 
   report(model: MeshModel): PodReport {

@@ -28,7 +28,9 @@ export interface ReflectorStats {
 
 type WatchOutcome = 'closed' | 'expired' | 'missing' | 'failed';
 
-function objectKey(o: KubeObject): string | null {
+/** "namespace/name", or null for an object without a name (or not an object: the API server's JSON is not trusted). */
+function objectKey(o: KubeObject | null | undefined): string | null {
+  if (typeof o !== 'object' || o === null) return null;
   const name = o.metadata?.name;
   if (typeof name !== 'string' || name === '') return null;
   return `${o.metadata?.namespace ?? ''}/${name}`;
@@ -103,10 +105,15 @@ export class Reflector {
     }).then(() => { this.wake = null; });
   }
 
+  /** The next retry delay: backoffMs first, then doubling up to maxBackoffMs. */
+  private growBackoff(): void {
+    this.backoff = this.backoff === 0 ? this.opts.backoffMs : Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+  }
+
   private failed(what: string, err: unknown): Promise<void> {
     this.stats.errors++;
     this.lastError = `${what}: ${(err as Error).message}`;
-    this.backoff = this.backoff === 0 ? this.opts.backoffMs : Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+    this.growBackoff();
     this.logger.warn({ err: (err as Error).message, retryInMs: this.backoff }, `${this.name}: ${what} failed; retrying`);
     return this.sleep(this.backoff);
   }
@@ -201,7 +208,7 @@ export class Reflector {
   private async keepLastKnown(err: ApiError): Promise<void> {
     this.stats.errors++;
     this.lastError = `list: ${err.message}`;
-    this.backoff = this.backoff === 0 ? this.opts.backoffMs : Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+    this.growBackoff();
     this.logger.warn({ err: err.message, objects: this.objects.size, retryInMs: this.backoff },
       `${this.name}: ${this.kind.path} answered 404 after it had been listed (API server restarting?); keeping the last known ${this.objects.size} object(s) and listing again`);
     const wasSynced = this.synced;
@@ -236,7 +243,7 @@ export class Reflector {
         this.watchHandle?.stop();
         this.watchHandle = null;
         // A watch the server ends at once without a single event must not turn into a tight reconnect loop.
-        if (o === 'closed' && events === 0) this.backoff = this.backoff === 0 ? this.opts.backoffMs : Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+        if (o === 'closed' && events === 0) this.growBackoff();
         if ((o === 'failed' || (o === 'closed' && events === 0)) && !this.stopped) {
           void this.sleep(this.backoff).then(() => resolve(o));
         } else resolve(o);
@@ -255,7 +262,7 @@ export class Reflector {
         this.stats.events++;
         const rv = e.object?.metadata?.resourceVersion;
         if (e.type === 'ERROR') {
-          const st = e.object as { code?: number; reason?: string; message?: string };
+          const st = (e.object ?? {}) as { code?: number; reason?: string; message?: string };
           if (st.code === 410 || st.reason === 'Expired' || st.reason === 'Gone') return finish('expired');
           this.stats.errors++;
           this.lastError = `watch ERROR event: ${st.code ?? ''} ${st.reason ?? ''} ${st.message ?? ''}`.trim();
@@ -271,7 +278,7 @@ export class Reflector {
           }
           return;
         }
-        const k = objectKey(e.object ?? {});
+        const k = objectKey(e.object);
         if (k === null) {
           this.logger.warn({ type: e.type }, `${this.name}: watch event without an object name ignored`);
           return;
@@ -292,7 +299,7 @@ export class Reflector {
         if (err instanceof ApiError && err.statusCode === 404) return finish('missing');
         this.stats.errors++;
         this.lastError = `watch: ${err.message}`;
-        this.backoff = this.backoff === 0 ? this.opts.backoffMs : Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+        this.growBackoff();
         this.logger.warn({ err: err.message, resourceVersion: this.resourceVersion, retryInMs: this.backoff }, `${this.name}: watch failed; resuming`);
         finish('failed');
       };

@@ -8,7 +8,7 @@ import { compileMesh, formatInputError } from '../input/mesh.ts';
 import type { InputError, MeshModel } from '../input/types.ts';
 import { contentHash } from '../translate/resource.ts';
 import type { KubeApi } from './api-client.ts';
-import { sliceService, toDocument, type KubeObject } from './documents.ts';
+import { sliceService, toDocument } from './documents.ts';
 import { WATCHED_KINDS, kindLabel, type WatchedKind } from './kinds.ts';
 import { PodIndex, type PodReport } from './pods.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';
@@ -51,7 +51,11 @@ export class KubeSource {
   private started = false;
   private rejected: RejectedObject[] = [];
   private skipped: string[] = [];
+  /** The pod report for /debug/config, built on demand: null after the Pods or the model changed. */
   private pods: PodReport | null = null;
+  private model: MeshModel | null = null;
+  /** A compile was held because some kind was (re)listing; the end of that list releases it. */
+  private held = false;
   private compiledAt = '';
   private secretProblems = new Set<string>();
 
@@ -60,7 +64,9 @@ export class KubeSource {
     this.logger = opts.logger;
     this.firstSync = new Promise((resolve) => { this.resolveFirstSync = resolve; });
     const onBookmark = (kind: string, resourceVersion: string) => this.events.emit('bookmark', { kind, resourceVersion });
-    this.reflectors = (opts.kinds ?? WATCHED_KINDS).map((k) => new Reflector(k, opts.api, opts.logger, () => this.changed(), { ...opts, onBookmark }));
+    // Kinds that are not compiled (Pods) only feed the status report: their changes do not recompile the mesh.
+    const onChange = (k: WatchedKind) => (k.compiled ? () => this.changed() : () => this.indexChanged());
+    this.reflectors = (opts.kinds ?? WATCHED_KINDS).map((k) => new Reflector(k, opts.api, opts.logger, onChange(k), { ...opts, onBookmark }));
   }
 
   /** True when every kind has completed its (re)list: only then is a change handed on. */
@@ -85,9 +91,21 @@ export class KubeSource {
       this.timer = null;
       // While a kind re-lists, its store still holds its last full list; nothing is pushed until the list completes
       // (which calls changed() again).
-      if (this.allSynced()) this.listener?.();
-      else this.events.emit('held', this.reflectors.filter((r) => !r.synced).map((r) => kindLabel(r.kind)));
+      if (this.allSynced()) {
+        this.held = false;
+        this.listener?.();
+      } else {
+        this.held = true;
+        this.events.emit('held', this.reflectors.filter((r) => !r.synced).map((r) => kindLabel(r.kind)));
+      }
     }, this.opts.debounceMs ?? 100);
+  }
+
+  /** A change of an indexed-only kind (Pods): the report is rebuilt when asked for; a compile held for its list goes now. */
+  private indexChanged(): void {
+    this.pods = null;
+    if (this.held && this.allSynced()) this.changed();
+    else if (this.allSynced()) this.resolveFirstSync();
   }
 
   /** The control plane's change hook (InputSource.watch). */
@@ -106,16 +124,12 @@ export class KubeSource {
     }
     let docs: RawDoc[] = [];
     const skipped: string[] = [];
-    let podObjects: Iterable<KubeObject> = [];
     const services = new Set<string>();
     // Services first: an EndpointSlice whose Service is absent or left out is skipped, not an error (the endpoint
     // controller creates slices after their Service and deletes them after it).
     const order = [...this.reflectors].sort((a, b) => Number(b.kind.kind === 'Service') - Number(a.kind.kind === 'Service'));
     for (const r of order) {
-      if (!r.kind.compiled) {
-        if (r.kind.kind === 'Pod') podObjects = r.objects.values();
-        continue;
-      }
+      if (!r.kind.compiled) continue;
       const keys = [...r.objects.keys()].sort();
       for (const k of keys) {
         const obj = r.objects.get(k)!;
@@ -143,7 +157,8 @@ export class KubeSource {
         const before = new Set(this.rejected.flatMap((r) => r.errors.map((e) => e.text)));
         this.rejected = [...rejected.values()];
         this.skipped = skipped;
-        this.pods = new PodIndex(podObjects).report(result.model);
+        this.model = result.model;
+        this.pods = null;
         this.compiledAt = new Date().toISOString();
         // Each problem is logged once, when it appears (a bad object would otherwise repeat on every change).
         const now = new Set<string>();
@@ -192,8 +207,17 @@ export class KubeSource {
       }])),
       rejected: this.rejected,
       skipped: this.skipped,
-      pods: this.pods,
+      pods: this.podReport(),
     };
+  }
+
+  /** Which pods (and identities) back each Service of the last compiled model; null before the first compile. */
+  private podReport(): PodReport | null {
+    if (this.pods === null && this.model !== null) {
+      const pods = this.reflectors.filter((r) => r.kind.kind === 'Pod').flatMap((r) => [...r.objects.values()]);
+      this.pods = new PodIndex(pods).report(this.model);
+    }
+    return this.pods;
   }
 
   close(): void {

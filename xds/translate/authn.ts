@@ -1,13 +1,13 @@
 // Translates RequestAuthentication into Envoy HTTP filters (envoy.filters.http.oauth2, then envoy.filters.http.jwt_authn) and the clusters their IdP fetches use.
 import { isIP } from 'node:net';
 import type { JwtProvider, OidcLogin, RequestAuthentication, SecretValue } from '../input/types.ts';
-import { key } from '../input/types.ts';
 import { JWT_FILTER, JWT_PAYLOAD_KEY } from './authz.ts';
+import { loadAssignment } from './clusters.ts';
 import { loginSecretFile } from '../input/authn-secrets.ts';
 import type { MeshView } from './mesh-view.ts';
 import { outboundClusterName } from './names.ts';
 import type { Json } from './resource.ts';
-import { UPSTREAM_TLS_TYPE } from './security.ts';
+import { TLS_SOCKET, UPSTREAM_TLS_TYPE } from './security.ts';
 
 export const JWT_AUTHN_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 export const JWT_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig';
@@ -26,11 +26,6 @@ export type AuthnClusters = Map<string, Json | 'mesh'>;
 /** `<namespace>/<policy>/<provider>`: an Envoy provider name, unique in the mesh. */
 export function providerName(a: RequestAuthentication, p: string): string {
   return `${a.namespace}/${a.name}/${p}`;
-}
-
-/** `<namespace>/<policy>`: the name of a policy's requirement in requirement_map. */
-export function requirementName(a: RequestAuthentication): string {
-  return key(a.namespace, a.name);
 }
 
 /**
@@ -60,11 +55,11 @@ export function endpointCluster(view: MeshView, uri: string, caFile: string | nu
     type: isIP(host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: { seconds: 5 },
     lb_policy: 'ROUND_ROBIN',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }] },
+    load_assignment: loadAssignment(name, [{ address: host, port }]),
   };
   if (https) {
     c.transport_socket = {
-      name: 'envoy.transport_sockets.tls',
+      name: TLS_SOCKET,
       typed_config: {
         '@type': UPSTREAM_TLS_TYPE,
         sni: named,

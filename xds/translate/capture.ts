@@ -1,7 +1,8 @@
 // Capture listeners for workloads whose traffic iptables redirects to their sidecar (interception "iptables"): virtualOutbound, virtualInbound and their clusters.
+import { SIDECAR_PORTS } from '../../src/interception/iptables-options.ts';
 import type { MtlsMode, Service, ServicePort, TrafficPolicy } from '../input/types.ts';
 import { outboundCluster, inboundCluster } from './clusters.ts';
-import { hcm, hcmFilter, inboundListener, socketAddress, STDOUT_ACCESS_LOG, TCP_PROXY_TYPE, type InboundSecurity, type ListenerTracing } from './listeners.ts';
+import { hcm, hcmFilter, inboundListener, socketAddress, tcpProxyFilter, type InboundSecurity, type ListenerTracing } from './listeners.ts';
 import type { Endpoint, OutboundTrafficPolicy } from './mesh-view.ts';
 import { fqdn, outboundClusterName } from './names.ts';
 import type { Json } from './resource.ts';
@@ -30,8 +31,6 @@ export const UNDECLARED_INBOUND: UndeclaredInbound = 'passthrough';
 /** Default capture ports (Istio's): outbound 15001, inbound 15006. */
 export const DEFAULT_CAPTURE_OUTBOUND_PORT = 15001;
 export const DEFAULT_CAPTURE_INBOUND_PORT = 15006;
-/** The sidecar's own ports besides the capture ports (admin, app probes, status, Prometheus), as `pilotfish iptables` exempts them. */
-export const SIDECAR_OWN_PORTS: readonly number[] = [15000, 15020, 15021, 15090];
 /** How long listener filters may wait for the first bytes (protocol detection); server-first protocols continue as TCP after it. */
 export const DETECTION_TIMEOUT_MS = 100;
 
@@ -98,10 +97,6 @@ export function blackHoleCluster(): Json {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: { seconds: 10 }, load_assignment: { cluster_name: BLACKHOLE_CLUSTER } };
 }
 
-function tcpProxy(statPrefix: string, cluster: string): Json {
-  return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } };
-}
-
 /**
  * Chains closing connections whose original destination port is one of the sidecar's own (Istio's
  * `virtualOutbound-blackhole` / `virtualInbound-blackhole`): a connection to a capture port that no redirect happened
@@ -113,8 +108,25 @@ function blackholeChains(ports: readonly number[]): Json[] {
   return [...new Set(ports)].sort((a, b) => a - b).map((p) => ({
     name: `${BLACKHOLE_CLUSTER}|${p}`,
     filter_chain_match: { destination_port: { value: p } },
-    filters: [tcpProxy(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)],
+    filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)],
   }));
+}
+
+/**
+ * A capture listener on 0.0.0.0:<port>: connections matched by their original destination (original_dst), listener
+ * filters given DETECTION_TIMEOUT_MS to see the first bytes; server-first protocols continue without them.
+ */
+function captureListener(name: string, direction: 'INBOUND' | 'OUTBOUND', port: number, listenerFilters: Json[], chains: Json[], fallback: Json | null): Json {
+  return {
+    name,
+    address: socketAddress('0.0.0.0', port),
+    traffic_direction: direction,
+    listener_filters: listenerFilters,
+    listener_filters_timeout: { nanos: DETECTION_TIMEOUT_MS * 1_000_000 },
+    continue_on_listener_filters_timeout: true,
+    ...(chains.length > 0 ? { filter_chains: chains } : {}),
+    ...(fallback ? { default_filter_chain: fallback } : {}),
+  };
 }
 
 /** Replaces `from` by `to` wherever a route sends traffic (cluster, weighted_clusters), leaving routes to other services alone. */
@@ -189,10 +201,10 @@ export function virtualOutbound(
       // transport level by raw_buffer, so it needs a raw_buffer TCP chain beside the HTTP one; the app's own TLS
       // (transport "tls") falls to the chain without a transport.
       chains.push({ name: `${name}|http`, filter_chain_match: { ...match, ...DETECTED_HTTP }, filters: [http()] });
-      chains.push({ name: `${name}|tcp`, filter_chain_match: { ...match, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(stat, cluster)] });
-      chains.push({ name: `${name}|tls`, filter_chain_match: match, filters: [tcpProxy(stat, cluster)] });
+      chains.push({ name: `${name}|tcp`, filter_chain_match: { ...match, transport_protocol: 'raw_buffer' }, filters: [tcpProxyFilter(stat, cluster)] });
+      chains.push({ name: `${name}|tls`, filter_chain_match: match, filters: [tcpProxyFilter(stat, cluster)] });
     } else {
-      chains.push({ name, filter_chain_match: match, filters: [proto === 'tcp' ? tcpProxy(stat, cluster) : http()] });
+      chains.push({ name, filter_chain_match: match, filters: [proto === 'tcp' ? tcpProxyFilter(stat, cluster) : http()] });
     }
   };
   for (const t of targets) {
@@ -237,23 +249,14 @@ export function virtualOutbound(
   for (const [name, { w, addrs }] of [...byService].sort((a, b) => a[0].localeCompare(b[0]))) {
     const c: Json = { ...passthroughCluster(name), ...(w.tls ? { transport_socket: w.tls } : {}) };
     clusters.push(c);
-    chains.push({ name, filter_chain_match: { prefix_ranges: addrs.sort().map(prefixRange) }, filters: [tcpProxy(`outbound_passthrough_${w.svc.name}`, name)] });
+    chains.push({ name, filter_chain_match: { prefix_ranges: addrs.sort().map(prefixRange) }, filters: [tcpProxyFilter(`outbound_passthrough_${w.svc.name}`, name)] });
   }
   chains.push(...blackholeChains([port, inboundPort]));
   const fallback = policy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   clusters.push(blackHoleCluster());
   if (policy !== 'REGISTRY_ONLY') clusters.push(passthroughCluster(PASSTHROUGH_CLUSTER));
-  const listener: Json = {
-    name: VIRTUAL_OUTBOUND,
-    address: socketAddress('0.0.0.0', port),
-    traffic_direction: 'OUTBOUND',
-    listener_filters: [ORIGINAL_DST_FILTER, TLS_INSPECTOR, HTTP_INSPECTOR],
-    listener_filters_timeout: { nanos: DETECTION_TIMEOUT_MS * 1_000_000 },
-    continue_on_listener_filters_timeout: true,
-    ...(chains.length > 0 ? { filter_chains: chains } : {}),
-    default_filter_chain: { name: fallback, filters: [tcpProxy(fallback, fallback)] },
-  };
-  return { listener, clusters };
+  const fallbackChain = { name: fallback, filters: [tcpProxyFilter(fallback, fallback)] };
+  return { listener: captureListener(VIRTUAL_OUTBOUND, 'OUTBOUND', port, [ORIGINAL_DST_FILTER, TLS_INSPECTOR, HTTP_INSPECTOR], chains, fallbackChain), clusters };
 }
 
 /** One app port of a captured workload, with the mTLS mode and RBAC filters of its Service port. */
@@ -322,25 +325,16 @@ export function virtualInbound(
     }
   }
   const appPorts = new Set(ports.map((p) => p.port));
-  chains.push(...blackholeChains([port, outboundPort, ...SIDECAR_OWN_PORTS].filter((p) => !appPorts.has(p))));
+  chains.push(...blackholeChains([port, outboundPort, ...SIDECAR_PORTS].filter((p) => !appPorts.has(p))));
   clusters.push(blackHoleCluster());
   let refuse: Json | null = null;
   if (undeclared === 'passthrough') {
-    const passthrough = inboundChains(workloadMode, trustDomain, [tcpProxy(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], false);
+    const passthrough = inboundChains(workloadMode, trustDomain, [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)], false);
     for (const c of passthrough.filter_chains as Json[]) chains.push({ ...c, name: `${INBOUND_PASSTHROUGH_CLUSTER}|${(c.name as string | undefined) ?? 'plaintext'}` });
     clusters.push(inboundPassthroughCluster());
   } else {
-    refuse = { name: BLACKHOLE_CLUSTER, filters: [tcpProxy('inbound_undeclared', BLACKHOLE_CLUSTER)] };
+    refuse = { name: BLACKHOLE_CLUSTER, filters: [tcpProxyFilter('inbound_undeclared', BLACKHOLE_CLUSTER)] };
   }
-  const listener: Json = {
-    name: VIRTUAL_INBOUND,
-    address: socketAddress('0.0.0.0', port),
-    traffic_direction: 'INBOUND',
-    listener_filters: [ORIGINAL_DST_FILTER, TLS_INSPECTOR, ...(detects ? [HTTP_INSPECTOR] : [])],
-    listener_filters_timeout: { nanos: DETECTION_TIMEOUT_MS * 1_000_000 },
-    continue_on_listener_filters_timeout: true,
-    ...(chains.length > 0 ? { filter_chains: chains } : {}),
-    ...(refuse ? { default_filter_chain: refuse } : {}),
-  };
-  return { listener, clusters };
+  const filters = [ORIGINAL_DST_FILTER, TLS_INSPECTOR, ...(detects ? [HTTP_INSPECTOR] : [])];
+  return { listener: captureListener(VIRTUAL_INBOUND, 'INBOUND', port, filters, chains, refuse), clusters };
 }

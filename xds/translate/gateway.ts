@@ -3,8 +3,9 @@ import type { AnyRoute, Gateway, GatewayListener } from '../input/types.ts';
 import { key } from '../input/types.ts';
 import type { MeshView } from './mesh-view.ts';
 import { gatewayListenerName, gatewayRouteName } from './names.ts';
-import { hcm, hcmFilter, socketAddress } from './listeners.ts';
+import { hcm, hcmFilter, REJECT_UNDERSCORE_HEADERS, socketAddress } from './listeners.ts';
 import { routeEntries, sortEntries } from './routes.ts';
+import { DOWNSTREAM_TLS_TYPE, TLS_SOCKET } from './security.ts';
 import type { Json } from './resource.ts';
 import type { AuthnClusters } from './authn.ts';
 import { gatewayAuthn, type HcmAuthn } from './authn-scope.ts';
@@ -71,9 +72,6 @@ function routeConfig(view: MeshView, gwKey: string, name: string, listeners: rea
   return rc;
 }
 
-/** Envoy's HttpProtocolOptions: a header with "_" (x_user_sub, which some apps read as x-user-sub) is refused with 400. */
-export const REJECT_UNDERSCORE_HEADERS: Json = { common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' } };
-
 function tlsSocket(view: MeshView, l: GatewayListener): Json {
   const certs: Json[] = l.certificateRefs.flatMap((ref) => {
     const s = view.model.secrets.get(ref);
@@ -81,9 +79,9 @@ function tlsSocket(view: MeshView, l: GatewayListener): Json {
   });
   for (const f of l.certificateFiles) certs.push({ certificate_chain: { filename: f.certFile }, private_key: { filename: f.keyFile } });
   return {
-    name: 'envoy.transport_sockets.tls',
+    name: TLS_SOCKET,
     typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      '@type': DOWNSTREAM_TLS_TYPE,
       common_tls_context: { tls_certificates: certs, alpn_protocols: ['h2', 'http/1.1'] },
     },
   };

@@ -1,12 +1,14 @@
 // Builds Listener resources: a sidecar's inbound and outbound listeners and api_listeners for proxyless gRPC clients.
 import type { MtlsMode } from '../input/types.ts';
 import type { Json } from './resource.ts';
+import { OAUTH2_FILTER } from './authn.ts';
+import { JWT_FILTER } from './authz.ts';
 import { ADS_CONFIG_SOURCE } from './clusters.ts';
 import { inboundClusterName, inboundListenerName, OUTBOUND_LISTENER, OUTBOUND_ROUTE } from './names.ts';
 import { INBOUND_XFCC, inboundChains } from './security.ts';
 
 export const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const ROUTER_FILTER: Json = {
   name: 'envoy.filters.http.router',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
@@ -40,7 +42,7 @@ export function hcm(statPrefix: string, routes: { rds: string } | { inline: Json
 }
 
 /** Sidecars log every request and TCP connection to stdout in Envoy's default fields (Istio's accessLogFile: /dev/stdout). */
-export const STDOUT_ACCESS_LOG: Json = {
+const STDOUT_ACCESS_LOG: Json = {
   name: 'envoy.access_loggers.stdout',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog' },
 };
@@ -48,6 +50,14 @@ export const STDOUT_ACCESS_LOG: Json = {
 export function hcmFilter(config: Json): Json {
   return { name: 'envoy.filters.network.http_connection_manager', typed_config: config };
 }
+
+/** A tcp_proxy network filter to `cluster`, logging each connection to stdout. */
+export function tcpProxyFilter(statPrefix: string, cluster: string): Json {
+  return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } };
+}
+
+/** Envoy's HttpProtocolOptions: a header with "_" (x_user_sub, which some apps read as x-user-sub) is refused with 400. */
+export const REJECT_UNDERSCORE_HEADERS: Json = { common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' } };
 
 /** `outbound` on 127.0.0.1:<port>: HTTP to any service in scope, routed by Host through RDS `outbound`. */
 export function outboundListener(port: number, tracing: ListenerTracing = null): Json {
@@ -81,13 +91,13 @@ export function inboundListener(
   const statPrefix = `inbound_${port}`;
   // With end-user authentication (oauth2 / jwt_authn) a header with "_" is refused: apps that read x_user_sub as
   // x-user-sub would otherwise see a forged identity header that jwt_authn's removal of x-user-sub did not catch.
-  const authn = (security?.httpFilters ?? []).some((f) => f.name === 'envoy.filters.http.jwt_authn' || f.name === 'envoy.filters.http.oauth2');
+  const authn = (security?.httpFilters ?? []).some((f) => f.name === JWT_FILTER || f.name === OAUTH2_FILTER);
   const extras: HcmExtras = {
     httpFilters: security?.httpFilters ?? [],
-    fields: { ...(security?.mode ? INBOUND_XFCC : {}), ...(authn ? { common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' } } : {}) },
+    fields: { ...(security?.mode ? INBOUND_XFCC : {}), ...(authn ? REJECT_UNDERSCORE_HEADERS : {}) },
   };
   const filter = protocol === 'tcp'
-    ? { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: statPrefix, cluster, access_log: [STDOUT_ACCESS_LOG] } }
+    ? tcpProxyFilter(statPrefix, cluster)
     : hcmFilter(hcm(statPrefix, {
         inline: {
           name,

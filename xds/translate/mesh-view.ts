@@ -3,6 +3,7 @@ import type { AnyRoute, MeshModel, MtlsMode, Service, ServicePort, TrafficPolicy
 import { key } from '../input/types.ts';
 import type { NodeIdentity } from './node.ts';
 import { outboundClusterName, portProtocol } from './names.ts';
+import { DEFAULT_TRUST_DOMAIN } from '../ca/spiffe.ts';
 
 /** An endpoint a connected node announced for its own service. */
 export interface Announcement {
@@ -135,7 +136,7 @@ export class MeshView {
         capturedAt.set(at, list);
       }
     }
-    const identity = (a: Announcement): string => spiffeUri(security?.trustDomain ?? 'cluster.local', a.namespace, a.serviceAccount);
+    const identity = (a: Announcement): string => spiffeUri(security?.trustDomain ?? DEFAULT_TRUST_DOMAIN, a.namespace, a.serviceAccount);
     for (const a of anns) {
       const k = key(a.namespace, a.service);
       if (!this.services.has(k)) this.services.set(k, synthesize(a));
@@ -173,7 +174,10 @@ export class MeshView {
             sidecarEndpoints.add(id);
             ids.add(identity(a));
           }
-          if (!svc.synthetic) this.portsAt.set(id, [...(this.portsAt.get(id) ?? []), { svc, sp }]);
+          if (svc.synthetic) continue;
+          const at = this.portsAt.get(id);
+          if (at) at.push({ svc, sp });
+          else this.portsAt.set(id, [{ svc, sp }]);
         }
         const name = outboundClusterName(svc, sp.port);
         this.endpoints.set(name, list);

@@ -3,7 +3,7 @@ import type { MtlsMode } from '../input/types.ts';
 import { fqdn } from './names.ts';
 import type { Json } from './resource.ts';
 
-const TLS_SOCKET = 'envoy.transport_sockets.tls';
+export const TLS_SOCKET = 'envoy.transport_sockets.tls';
 export const DOWNSTREAM_TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 export const UPSTREAM_TLS_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 

@@ -29,6 +29,11 @@ export interface NodeSnapshot {
   get(type: ResourceType, name: string): Resource | undefined;
 }
 
+/** Nodes with the same key see the same services (scopeServices) the same way: they share outbound routes and clusters. */
+function scopeKey(node: NodeIdentity): string {
+  return `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}`;
+}
+
 function byName(list: Iterable<Resource>): Map<string, Resource> {
   const m = new Map<string, Resource>();
   for (const r of list) m.set(r.name, r);
@@ -112,7 +117,7 @@ export class Translator {
   }
 
   private scope(node: NodeIdentity): Scope & { rc: Map<string, Resource> } {
-    const sk = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}`;
+    const sk = scopeKey(node);
     let s = this.scopes.get(sk);
     if (s) return s;
     const vhosts: Record<string, unknown>[] = [];
@@ -186,7 +191,7 @@ export class Translator {
    * targets of HTTPRoute rules) to share.
    */
   private capture(node: NodeIdentity, res: { LDS: Map<string, Resource>; CDS: Map<string, Resource> }): Scope {
-    const ok = `${node.namespace}|${node.dependencies === null ? '*' : [...node.dependencies].sort().join(',')}|${node.proxyless}|${node.outboundPort}|${this.captureInboundPort(node)}|${node.tracing?.samplingPercent ?? '-'}`;
+    const ok = `${scopeKey(node)}|${node.outboundPort}|${this.captureInboundPort(node)}|${node.tracing?.samplingPercent ?? '-'}`;
     let outbound = this.captureOut.get(ok);
     if (!outbound) {
       const targets: OutboundTarget[] = [];

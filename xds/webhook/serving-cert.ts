@@ -1,10 +1,9 @@
 // The injection webhook's TLS certificate: read from files, or issued by the control plane's CA for the webhook Service's DNS names.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import forge from 'node-forge';
 import type { CertificateAuthority } from '../ca/authority.ts';
-import { randomSerialHex } from '../ca/keypair.ts';
+import { issueLeaf } from '../ca/leaf.ts';
 
 export interface ServingCert {
   readonly certPem: string;
@@ -40,29 +39,15 @@ export function issueServingCert(ca: CertificateAuthority, names: readonly strin
   if (names.length === 0) throw new Error('the webhook certificate needs at least one DNS name (--webhook-dns-name)');
   const { signer, chain } = ca.signingCa();
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = randomSerialHex();
-  const now = Date.now();
-  const caExpiry = Math.min(...chain.map((p) => new X509Certificate(p).validToDate.getTime()));
-  cert.validity.notBefore = new Date(now - 60_000);
-  cert.validity.notAfter = new Date(Math.min(now + validitySeconds * 1000, caExpiry));
-  cert.setSubject([{ name: 'commonName', value: names[0] }]);
-  cert.setIssuer(signer.cert.subject.attributes);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: signer.keyId },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(signer.keyPem), forge.md.sha256.create());
-  const leafPem = forge.pki.certificateToPem(cert);
+  const { notBefore, notAfter } = ca.leafValidity(validitySeconds);
+  const leafPem = issueLeaf(signer, {
+    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey,
+    subject: { serverNames: names }, notBefore, notAfter,
+  });
   return {
     certPem: [leafPem, ...chain.slice(0, -1)].join(''),
     keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     caBundle: chain[chain.length - 1],
-    notAfter: cert.validity.notAfter.toISOString(),
+    notAfter: notAfter.toISOString(),
   };
 }

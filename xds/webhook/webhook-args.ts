@@ -56,7 +56,8 @@ export const WEBHOOK_USAGE = `Sidecar injection webhook (AdmissionReview v1 at h
       --inject-token-audience A  audience of the projected token (default ${DEFAULT_TOKEN_AUDIENCE})
 `;
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
+/** host:port or [v6]:port, as the address flags take it. */
+export const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
 
 /** Applies one webhook flag to `into`: false when `flag` is not a webhook flag, true when applied, else the error. */
 export function parseWebhookFlag(flag: string, take: () => string | null, into: WebhookArgs): boolean | string {
