@@ -6,8 +6,6 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { ControlPlane } from '../../xds/control-plane.ts';
-import { findHttpFilterFactory } from '../../src/http/filters/registry.ts';
-import { compileListener } from '../../src/model/compile-resources.ts';
 import { generateCert, type TestCert } from '../helpers/certs.ts';
 import { startHttpEcho, type HttpUpstream } from '../helpers/http-upstreams.ts';
 import { adsBootstrap, freePort, startMeshControlPlane, type MeshControlPlane } from '../helpers/mesh-control-plane.ts';
@@ -18,8 +16,6 @@ import { jwks, signingKey, token } from '../http-filters/jwt-fixtures.ts';
 const GATEWAY_ID = 'spiffe://cluster.local/ns/default/sa/public-gw';
 const BACKEND_ID = 'spiffe://cluster.local/ns/default/sa/orders';
 const ISSUER = 'https://login.example.com';
-const JWT_READY = Boolean(findHttpFilterFactory('', 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication'));
-const CLAIMS_READY = JWT_READY && rbacMetadataSupported();
 
 function inputs(shop: TestCert, admin: TestCert, jwks: string): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -65,7 +61,7 @@ spec:
   - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-entry, value: admin}]}}]
     backendRefs: [{name: orders, port: 8080}]
 ---
-${jwks === '' ? NO_JWT_POLICY : `apiVersion: pilotfish.io/v1alpha1
+apiVersion: pilotfish.io/v1alpha1
 kind: RequestAuthentication
 metadata: {name: admin-jwt}
 spec:
@@ -79,7 +75,7 @@ spec:
       forwardOriginalToken: true
       outputClaimToHeaders: [{header: x-user, claim: sub}]
 ---
-${!CLAIMS_READY ? NO_JWT_POLICY : `apiVersion: pilotfish.io/v1alpha1
+apiVersion: pilotfish.io/v1alpha1
 kind: TrafficPolicy
 metadata: {name: orders}
 spec:
@@ -93,35 +89,9 @@ spec:
       to: [{methods: [DELETE], paths: [/orders/*]}]
     - from: [{serviceAccounts: [public-gw]}]
       to: [{methods: [GET, POST]}]
-`}`}`;
-}
-
-/** True when the sidecar's RBAC matches `metadata` principals (the validated JWT payload; W4). */
-function rbacMetadataSupported(): boolean {
-  const principal = { metadata: { filter: 'envoy.filters.http.jwt_authn', path: [{ key: 'jwt_payload' }, { key: 'sub' }], value: { present_match: true } } };
-  const listener = {
-    name: 'probe', address: { socket_address: { address: '127.0.0.1', port_value: 1 } },
-    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'p',
-      route_config: { name: 'r', virtual_hosts: [] },
-      http_filters: [
-        { name: 'rbac', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC', rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [principal] } } } } },
-        { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
-      ],
-    } }] }],
-  };
-  return compileListener(listener, { readFile: () => '' }).ok;
-}
-
-/** Until the sidecar has jwt_authn: the same mesh without end-user authentication (the gateway's identity alone). */
-const NO_JWT_POLICY = `apiVersion: pilotfish.io/v1alpha1
-kind: TrafficPolicy
-metadata: {name: orders}
-spec:
-  targetRef: {kind: Service, name: orders}
-  mtls: {mode: STRICT}
-  authorization: {action: ALLOW, rules: [{from: [{serviceAccounts: [public-gw]}]}]}
 `;
+}
+
 
 /** One HTTPS request to the gateway with SNI `host`, trusting `ca`; also returns the certificate the gateway presented. */
 function httpsGet(port: number, host: string, ca: string, pathname = '/', opts: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; peer: tls.PeerCertificate; headers: http.IncomingHttpHeaders }> {
@@ -156,7 +126,7 @@ before(async () => {
   const key = await signingKey('RS256', 'k1');
   sign = (claims, audience = 'orders') => token(key, { iss: ISSUER, aud: audience, ...claims });
   let identity: MeshControlPlane['identity'];
-  ({ cp, identity } = await startMeshControlPlane(dir, inputs(shopCert, adminCert, JWT_READY ? jwks(key) : ''), {
+  ({ cp, identity } = await startMeshControlPlane(dir, inputs(shopCert, adminCert, jwks(key)), {
     ca: { tokens: { 'gateway-token-0123456789abcdef': { namespace: 'default', serviceAccount: 'public-gw' }, 'orders-token-0123456789abcdef': { namespace: 'default', serviceAccount: 'orders' } } },
   }));
   app = await startHttpEcho('orders-app');
@@ -189,17 +159,10 @@ describe('gateway: HTTPS with SNI, mTLS into the mesh with the gateway\'s own id
   });
 
   it('admin.example.com on the same port gets its own certificate (from files) and its own routes', async () => {
-    if (JWT_READY) {
-      const r = await httpsGet(gwPort, 'admin.example.com', adminCert.cert, '/orders/1', { headers: { authorization: `Bearer ${await sign({ sub: 'alice' })}` } });
-      assert.equal(r.peer.subject.CN, 'admin.example.com');
-      assert.equal(r.status, 200, r.body);
-      assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-entry'], 'admin');
-    } else {
-      const r = await httpsGet(gwPort, 'admin.example.com', adminCert.cert, '/orders/1');
-      assert.equal(r.peer.subject.CN, 'admin.example.com');
-      assert.equal(r.status, 200, r.body);
-      assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-entry'], 'admin');
-    }
+    const r = await httpsGet(gwPort, 'admin.example.com', adminCert.cert, '/orders/1', { headers: { authorization: `Bearer ${await sign({ sub: 'alice' })}` } });
+    assert.equal(r.peer.subject.CN, 'admin.example.com');
+    assert.equal(r.status, 200, r.body);
+    assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-entry'], 'admin');
   });
 
   it('paths are normalized at the edge: dot segments resolved before routing, an escaped slash is redirected to its unescaped form', async () => {
@@ -228,7 +191,7 @@ describe('gateway: HTTPS with SNI, mTLS into the mesh with the gateway\'s own id
   });
 });
 
-describe('gateway: JWT-protected route and claim-based authorization', { skip: !JWT_READY && 'the sidecar has no envoy.filters.http.jwt_authn yet (W4)' }, () => {
+describe('gateway: JWT-protected route and claim-based authorization', () => {
   it('a route requiring a JWT refuses a missing or forged token (401) and a token for another audience, and admits a valid one with its claim header', async () => {
     const missing = await httpsGet(gwPort, 'admin.example.com', adminCert.cert, '/orders/1');
     assert.equal(missing.status, 401);
@@ -243,7 +206,7 @@ describe('gateway: JWT-protected route and claim-based authorization', { skip: !
     assert.equal((JSON.parse(ok.body) as { headers: Record<string, string> }).headers['x-user'], 'alice', 'the claim header, the client\'s own value replaced');
   });
 
-  it('DELETE /orders/* is allowed only for the gateway carrying a user in group admins', { skip: !CLAIMS_READY && 'the sidecar\'s RBAC has no metadata principals yet (W4)' }, async () => {
+  it('DELETE /orders/* is allowed only for the gateway carrying a user in group admins', async () => {
     const del = async (claims: Record<string, unknown>) => httpsGet(gwPort, 'admin.example.com', adminCert.cert, '/orders/7', {
       method: 'DELETE', headers: { authorization: `Bearer ${await sign(claims)}` },
     });
